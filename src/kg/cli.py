@@ -1,0 +1,316 @@
+"""The ``kg`` command line: declarations and rendering over :mod:`kg`'s library.
+
+Each command parses options, calls one library function and renders; typed library
+errors become one-paragraph messages and documented exit codes, never tracebacks:
+
+    0  success (and, for ``kg validate``, the data conforms)
+    1  the data violates its SHACL shapes
+    2  unusable input or a usage mistake (bad Turtle, unknown query, parameter or format)
+    3  an internal error (a bug: please report it; KG_DEBUG=1 shows the traceback)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kg import __version__
+from kg.errors import KgError, UsageError
+from kg.results import FORMATS as RESULT_FORMATS
+
+EXPORT_FORMATS = ("turtle", "json-ld", "nt", "nquads", "trig")
+REPORT_FORMATS = ("text", "turtle", "json")
+
+
+class KgGroup(click.Group):
+    """Turns library errors into messages and exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KgError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # a bug: say so plainly, keep the traceback for KG_DEBUG
+            if os.environ.get("KG_DEBUG"):
+                raise
+            click.echo(
+                f"Internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in kg; run again with KG_DEBUG=1 for details and report it.",
+                err=True,
+            )
+            ctx.exit(3)
+
+
+def _graph(ctx: click.Context):
+    from kg.graph import KnowledgeGraph
+    from kg.project import Project
+
+    root = ctx.obj.get("project")
+    project = Project.load(root) if root else Project.find()
+    return KnowledgeGraph(project)
+
+
+def view_option(f):
+    """``--inferred/--asserted``: query the OWL RL closure (default) or the asserted triples."""
+    return click.option(
+        "--inferred/--asserted",
+        default=True,
+        show_default=True,
+        help="Answer from the OWL RL closure, or from the asserted triples only.",
+    )(f)
+
+
+def results_format_option(f):
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(RESULT_FORMATS),
+        default="table",
+        show_default=True,
+        help="table for people; csv, tsv, json, xml are the W3C SPARQL results formats.",
+    )(f)
+
+
+@click.group(cls=KgGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kg")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder (holding kg.toml). Default: the nearest one at or above the "
+    "working directory.",
+)
+@click.pass_context
+def cli(ctx: click.Context, project: Path | None):
+    """kg: a knowledge graph of states, organisations, programmes and diplomatic meetings.
+
+    Facts live as Turtle in data/ (one file per source document), the ontology and
+    SHACL shapes in ontology/, stored SPARQL queries in queries/. Start with:
+
+    \b
+        kg queries                      what the stored queries answer
+        kg query memberships            run one with its default parameters
+        kg validate                     check the data against the shapes
+
+    Exit codes: 0 ok, 1 data violates the shapes, 2 bad input or usage, 3 internal error.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["project"] = project
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
+)
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str):
+    """Check the asserted data against the SHACL shapes.
+
+    With PATHs (Turtle files or folders), check those instead of the project's data/,
+    e.g. a new source before you add it. Exit 0 conforms, 1 violations, 2 unusable input.
+
+    \b
+    Example:
+        kg validate
+        kg validate --format json new-source.ttl
+    """
+    graph = _graph(ctx)
+    if paths:
+        graph = graph.with_data(paths)
+    report = graph.validate()
+    click.echo(report.render(fmt), nl=False)
+    ctx.exit(0 if report.conforms else 1)
+
+
+@cli.command("queries")
+@click.pass_context
+def list_queries(ctx: click.Context):
+    """List the stored queries with their summaries and parameters.
+
+    \b
+    Example:
+        kg queries
+    """
+    for query in _graph(ctx).stored_queries().values():
+        click.secho(query.name, bold=True, nl=False)
+        click.echo(f"  {query.summary}")
+        for p in query.params:
+            need = "required" if p.required else "optional"
+            default = f", default {p.default}" if p.default is not None else ""
+            click.echo(f"    -p {p.name}=…  ({p.type_label}, {need}{default})")
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter value; an IRI parameter also takes a CURIE (ex:azerbaijan) or a "
+    "label (Azerbaijan). Repeat for several.",
+)
+@results_format_option
+@view_option
+@click.pass_context
+def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str, inferred: bool):
+    """Run the stored query NAME (see 'kg queries').
+
+    Values are bound as typed RDF terms, never pasted into the query text. Each
+    parameter has a default, so NAME alone shows what the query is for.
+
+    \b
+    Example:
+        kg query memberships -p state=Azerbaijan
+        kg query as-of -p date=1995-06-01 --format csv
+    """
+    from kg.results import render
+
+    given = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"parameter {item!r} is not NAME=VALUE; write e.g. -p state=Azerbaijan."
+            )
+        given[key.strip()] = value
+    result = _graph(ctx).run(name, given, inferred=inferred)
+    click.echo(render(result, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the query from FILE ('-' for standard input).",
+)
+@results_format_option
+@view_option
+@click.pass_context
+def sparql(ctx: click.Context, text: str | None, file, fmt: str, inferred: bool):
+    """Run an ad-hoc read-only SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE).
+
+    Updates (INSERT, DELETE, LOAD...) are refused: the Turtle files are the truth.
+    The prefixes kg:, ex:, rdfs:, schema:, org:, prov:... are predeclared.
+
+    \b
+    Example:
+        kg sparql 'SELECT ?s WHERE { ?s a kg:State }'
+        kg sparql -f my-question.rq --format json
+    """
+    from kg.results import render
+
+    if (text is None) == (file is None):
+        raise UsageError("give the query as an argument or with -f FILE, not both or neither.")
+    query_text = text if text is not None else file.read()
+    result = _graph(ctx).sparql(query_text, inferred=inferred, prefixes=True)
+    click.echo(render(result, fmt), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default=None,
+    help="Default: from the -o file's extension (.ttl .jsonld .nt .nq .trig), else turtle.",
+)
+@click.option("--inferred", is_flag=True, help="Include the OWL RL inferences.")
+@click.option("--ontology", is_flag=True, help="Include the ontology's triples.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (atomically: a failed export leaves an old FILE intact).",
+)
+@click.pass_context
+def export(
+    ctx: click.Context, fmt: str | None, inferred: bool, ontology: bool, output: Path | None
+):
+    """Export the graph as Turtle, JSON-LD, N-Triples, N-Quads or TriG.
+
+    By default the asserted facts of every source; add --inferred and --ontology for
+    more. N-Quads and TriG keep one named graph per source document; the others hold
+    the union. JSON-LD is compacted with the shipped @context; nothing is fetched.
+
+    \b
+    Example:
+        kg export --format json-ld -o kg.jsonld
+        kg export --format trig --inferred
+    """
+    from kg.export import format_for
+
+    fmt = format_for(fmt, output)
+    text = _graph(ctx).export(fmt, inferred=inferred, ontology=ontology)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from kg.fileio import write_atomic
+
+    write_atomic(output, text)
+    click.echo(f"wrote {output} ({fmt})", err=True)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE, e.g. ontology/context.jsonld (the file kg.toml names).",
+)
+@click.pass_context
+def context(ctx: click.Context, output: Path | None):
+    """Print the JSON-LD @context derived from the ontology.
+
+    Run it after changing the ontology and save it where kg.toml's 'context' points;
+    a test fails while the shipped context and the ontology disagree.
+
+    \b
+    Example:
+        kg context -o ontology/context.jsonld
+    """
+    import json
+
+    text = json.dumps(_graph(ctx).context(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from kg.fileio import write_atomic
+
+    write_atomic(output, text)
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.pass_context
+def stats(ctx: click.Context):
+    """Count triples (asserted, inferred), entities by class, and sources.
+
+    \b
+    Example:
+        kg stats
+    """
+    s = _graph(ctx).stats()
+    click.echo(f"triples asserted: {s['asserted']} (ontology {s['ontology']})")
+    click.echo(f"triples inferred: {s['inferred']}")
+    click.echo("entities by class (asserted):")
+    for cls, n in s["classes"]:
+        click.echo(f"  {n:5d}  {cls}")
+    click.echo("sources:")
+    for src in s["sources"]:
+        click.echo(f"  {src['triples']:5d}  {src['source']}  {src['file']}  {src['title']}")
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(cli.main(standalone_mode=True))

@@ -1,0 +1,225 @@
+"""Stored queries: grlc-decorated SPARQL files whose parameters are bound, never spliced.
+
+A query file ``queries/NAME.rq`` starts with grlc decorators (``#+ summary:``,
+``#+ description:``, ``#+ tags:``, ``#+ defaults:``) and names its parameters with grlc's
+BASIL convention: ``?_state_iri`` is a required IRI called ``state``; ``?__from_date`` an
+optional ``xsd:date`` called ``from``. So the folder can be published with grlc as it is.
+
+Unlike grlc, which splices values into the query text, kg turns each value into a typed
+RDF term, checks it against the declared type, and hands it to the engine as a binding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kg.errors import InputError, UsageError
+from kg.namespaces import XSD
+from kg.terms import Term
+
+#: BASIL type suffix -> XSD datatype local name (None: a plain string literal).
+_DATATYPES = {
+    "literal": None,
+    "string": None,
+    "number": "decimal",
+    "integer": "integer",
+    "decimal": "decimal",
+    "double": "double",
+    "boolean": "boolean",
+    "date": "date",
+    "dateTime": "dateTime",
+    "gYear": "gYear",
+    "gYearMonth": "gYearMonth",
+}
+_LANG = re.compile(r"^[a-z]{2,3}$")
+_VAR = re.compile(r"[?$](__?[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*)\b")
+_CHECKS: dict[str, re.Pattern[str]] = {
+    "integer": re.compile(r"^[+-]?\d+$"),
+    "decimal": re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$"),
+    "double": re.compile(r"^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|INF|NaN)$"),
+    "boolean": re.compile(r"^(true|false|1|0)$"),
+    "date": re.compile(r"^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"),
+    "dateTime": re.compile(r"^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"),
+    "gYear": re.compile(r"^-?\d{4,}$"),
+    "gYearMonth": re.compile(r"^-?\d{4,}-(0[1-9]|1[0-2])$"),
+}
+_EXAMPLES = {
+    "integer": "42",
+    "decimal": "3.5",
+    "double": "1.5e3",
+    "boolean": "true",
+    "date": "2025-01-31",
+    "dateTime": "2025-01-31T12:00:00Z",
+    "gYear": "1994",
+    "gYearMonth": "2023-09",
+}
+_IRI_FORBIDDEN = re.compile(r'[\s<>"{}|^`\\]')
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its public ``name``, SPARQL ``var``, whether required, and its type."""
+
+    name: str
+    var: str
+    required: bool
+    kind: str  # "iri", "literal", an XSD local name, or "@lang"
+    default: str | None = None
+
+    @property
+    def type_label(self) -> str:
+        if self.kind == "iri":
+            return "IRI, CURIE or label"
+        if self.kind.startswith("@"):
+            return f"text{self.kind}"
+        return "text" if self.kind == "literal" else f"xsd:{self.kind}"
+
+
+@dataclass
+class StoredQuery:
+    name: str
+    path: Path
+    text: str
+    summary: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    params: list[Param] = field(default_factory=list)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise UsageError(
+            f"query {self.name!r} has no parameter {name!r}; its parameters are: {known}."
+        )
+
+
+def parse_query_file(path: Path) -> StoredQuery:
+    """Read the decorators and the BASIL parameters of one ``.rq`` file."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    header = "\n".join(
+        line[3:] if line.startswith("#+ ") else line[2:]
+        for line in text.splitlines()
+        if line.startswith("#+")
+    )
+    try:
+        meta = yaml.safe_load(header) or {} if header.strip() else {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"the '#+' decorators are not valid YAML: {exc}", path=str(path)) from None
+    if not isinstance(meta, dict):
+        raise InputError("the '#+' decorators must be 'key: value' lines.", path=str(path))
+    defaults: dict[str, str] = {}
+    for item in meta.get("defaults") or []:
+        if isinstance(item, dict):
+            defaults.update({str(k): str(v) for k, v in item.items()})
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    params: dict[str, Param] = {}
+    for var in _VAR.findall(body):
+        param = _basil(var, defaults)
+        params.setdefault(param.name, param)
+    tags = meta.get("tags") or []
+    return StoredQuery(
+        name=path.stem,
+        path=path,
+        text=text,
+        summary=str(meta.get("summary", "")).strip(),
+        description=str(meta.get("description", "")).strip(),
+        tags=[str(t) for t in (tags if isinstance(tags, list) else [tags])],
+        params=list(params.values()),
+    )
+
+
+def _basil(var: str, defaults: Mapping[str, str]) -> Param:
+    required = not var.startswith("__")
+    parts = var.lstrip("_").split("_")
+    kind = "literal"
+    if len(parts) > 1:
+        last = parts[-1]
+        if last == "iri":
+            kind = "iri"
+        elif last in _DATATYPES:
+            kind = _DATATYPES[last] or "literal"
+        elif _LANG.match(last):
+            kind = "@" + last
+        else:
+            last = ""
+        if last:
+            parts = parts[:-1]
+    name = "_".join(parts)
+    return Param(name=name, var=var, required=required, kind=kind, default=defaults.get(name))
+
+
+def load_queries(folder: Path) -> dict[str, StoredQuery]:
+    """Every stored query in *folder*, by name."""
+    return {p.stem: parse_query_file(p) for p in sorted(folder.glob("*.rq"))}
+
+
+def get_query(folder: Path, name: str) -> StoredQuery:
+    path = folder / f"{name}.rq"
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or not path.is_file():
+        known = ", ".join(load_queries(folder)) or "(none)"
+        raise UsageError(
+            f"no stored query named {name!r}. Stored queries: {known}. "
+            "Run 'kg queries' to see what each answers."
+        )
+    return parse_query_file(path)
+
+
+Resolver = Callable[[str], str]
+
+
+def bind(query: StoredQuery, given: Mapping[str, str], resolve: Resolver) -> dict[str, Term]:
+    """Typed terms for the query's variables, from *given* values or the query's defaults.
+
+    *resolve* turns a label or CURIE into an IRI (it knows the graph); it raises
+    :class:`UsageError` when the text matches nothing or more than one entity.
+    """
+    for name in given:
+        query.param(name)  # unknown names fail with the list of known ones
+    bindings: dict[str, Term] = {}
+    for param in query.params:
+        raw = given.get(param.name, param.default)
+        if raw is None:
+            if param.required:
+                raise UsageError(
+                    f"query {query.name!r} needs the parameter {param.name!r} "
+                    f"({param.type_label}); give it as -p {param.name}=VALUE."
+                )
+            continue
+        bindings[param.var] = to_term(param, raw, resolve)
+    return bindings
+
+
+def to_term(param: Param, raw: str, resolve: Resolver) -> Term:
+    """*raw* as the RDF term *param* declares, or a :class:`UsageError` saying what fits."""
+    if param.kind == "iri":
+        return Term.iri(resolve_iri(raw, resolve))
+    if param.kind == "literal":
+        return Term.literal(raw)
+    if param.kind.startswith("@"):
+        return Term.literal(raw, lang=param.kind[1:])
+    check = _CHECKS.get(param.kind)
+    if check is not None and not check.match(raw.strip()):
+        raise UsageError(
+            f"parameter {param.name!r} must be an xsd:{param.kind} such as "
+            f"{_EXAMPLES[param.kind]!r}; got {raw!r}."
+        )
+    return Term.literal(raw.strip(), XSD + param.kind)
+
+
+def resolve_iri(raw: str, resolve: Resolver) -> str:
+    """An IRI from ``<iri>``, an absolute IRI, a CURIE, or (via *resolve*) a label."""
+    text = raw.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
+        if _IRI_FORBIDDEN.search(text):
+            raise UsageError(f"{raw!r} is not a valid IRI: it holds a space or a forbidden sign.")
+        return text
+    return resolve(text)
