@@ -57,7 +57,11 @@ def parse_turtle(path: Path, *, shown_as: str | None = None, base: str | None = 
     try:
         graph.parse(data=text, format="turtle", publicID=base or path.resolve().as_uri())
     except Exception as exc:  # rdflib raises BadSyntax and assorted others
-        line = getattr(exc, "lines", None)
+        # BadSyntax knows the character offset; its own line count is off at end of file.
+        offset = getattr(exc, "_i", None)
+        line = (
+            text.count("\n", 0, offset) if isinstance(offset, int) else getattr(exc, "lines", None)
+        )
         why = getattr(exc, "_why", None) or str(exc).splitlines()[0]
         raise InputError(
             f"Turtle syntax error: {why}. Fix the statement on this line "

@@ -13,13 +13,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDFS, SH
 
 from kg.load import Sources
 from kg.namespaces import compact
 
 FORMATS = ("text", "turtle", "json")
+_IRI = re.compile(r"https?://[^\s<>\"'(),]+[^\s<>\"'(),.]")
 
 
 @dataclass
@@ -100,6 +101,12 @@ def _violation(report: Graph, result, labels: Graph, sources: Sources) -> Violat
     path = one(SH.resultPath)
     value = one(SH.value)
     message = one(SH.resultMessage)
+    shape = one(SH.sourceShape)
+    shape_shown = _show(shape)
+    if isinstance(shape, BNode):  # a property shape: name it by its node shape and path
+        parent = sources.shapes.value(None, SH.property, shape)
+        shape_path = sources.shapes.value(shape, SH.path)
+        shape_shown = f"{_show(parent)} on {_show(shape_path)}" if parent else "a property shape"
     label = labels.value(focus, RDFS.label) if focus is not None else None
     return Violation(
         severity=_local(one(SH.resultSeverity)),
@@ -107,9 +114,11 @@ def _violation(report: Graph, result, labels: Graph, sources: Sources) -> Violat
         focus_label=str(label) if label is not None else None,
         path=_show(path) if path is not None else None,
         value=_show(value) if value is not None else None,
-        message=str(message) if message is not None else "(the shape gives no message)",
+        message=_IRI.sub(lambda m: compact(m.group(0)), str(message))
+        if message is not None
+        else "(the shape gives no message)",
         component=_local(one(SH.sourceConstraintComponent)),
-        shape=_show(one(SH.sourceShape)),
+        shape=shape_shown,
         files=_where(focus, sources),
     )
 
@@ -143,6 +152,10 @@ def _line_of(path: Path, node) -> int | None:
         return None
     needles = [f"<{node}>", compact(str(node))]
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if any(text.startswith(n) for n in needles):
+        stripped = text.lstrip()
+        if any(
+            stripped.startswith(n) and stripped[len(n) : len(n) + 1] in (" ", "\t", "")
+            for n in needles
+        ):
             return number
     return None

@@ -1,0 +1,57 @@
+"""Shared fixtures: the shipped project, copies of it to break, and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kg.graph import KnowledgeGraph
+from kg.project import Project
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def kg() -> KnowledgeGraph:
+    """The shipped graph, loaded and reasoned once for the whole session."""
+    return KnowledgeGraph(Project.load(ROOT))
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A throw-away copy of the project (config, ontology, data, queries) to modify."""
+    dest = tmp_path / "project"
+    dest.mkdir()
+    for name in ("kg.toml",):
+        shutil.copy(ROOT / name, dest / name)
+    for folder in ("ontology", "data", "queries"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str, project: Path = ROOT):
+    """Run ``kg --project PROJECT ARGS``; the result keeps stdout and stderr apart."""
+    from kg.cli import cli
+
+    return runner.invoke(cli, ["--project", str(project), *args], catch_exceptions=False)
+
+
+PREFIXES = """
+PREFIX kg: <https://w3id.org/kg-diplo/ontology#>
+PREFIX ex: <https://w3id.org/kg-diplo/id/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX wd: <http://www.wikidata.org/entity/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX schema: <http://schema.org/>
+"""

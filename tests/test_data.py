@@ -1,0 +1,207 @@
+"""The graph says what the sources say: each fact of the seed article (and of the
+reference sources) is checked, on the asserted triples, in the named graph of the
+source document that states it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PREFIXES
+
+ARTICLE = "ex:caliber-az-2025-azerbaijan-nato"
+POST = "ex:x-jafarhuseynzade-2025-01-31"
+
+# (what the source says, the source's graph, a SPARQL group pattern that must match in it)
+FACTS = [
+    (
+        "Jafar Huseynzada is head of Azerbaijan's mission to NATO",
+        ARTICLE,
+        """?t a kg:Tenure ; kg:holder ex:jafar-huseynzada ;
+              kg:post ex:post-head-of-azerbaijan-mission-to-nato .
+           ex:post-head-of-azerbaijan-mission-to-nato kg:postIn ex:azerbaijan-mission-to-nato .
+           ex:azerbaijan-mission-to-nato a kg:DiplomaticMission ;
+              kg:sendingState ex:azerbaijan ; kg:accreditedTo ex:nato .""",
+    ),
+    (
+        "Boris Ruge is NATO ASG for Political Affairs and Security Policy, an Ambassador",
+        POST,
+        """?t a kg:Tenure ; kg:holder ex:boris-ruge ;
+              kg:post ex:post-nato-asg-political-affairs-security-policy .
+           ex:post-nato-asg-political-affairs-security-policy kg:postIn ex:nato ;
+              rdfs:label "NATO Assistant Secretary General for Political Affairs and Security Policy"@en .
+           ex:boris-ruge kg:honorific "Ambassador" ; kg:handle "@RugeBoris" .""",
+    ),
+    (
+        "Huseynzada met Ruge, each in his post and representing his side",
+        POST,
+        """ex:meeting-huseynzada-ruge-2025 a kg:Meeting ;
+              kg:hasParticipation ?a, ?b ; kg:reportedIn ex:x-jafarhuseynzade-2025-01-31 .
+           ?a kg:participant ex:jafar-huseynzada ;
+              kg:inCapacityOf ex:post-head-of-azerbaijan-mission-to-nato ;
+              kg:represents ex:azerbaijan .
+           ?b kg:participant ex:boris-ruge ;
+              kg:inCapacityOf ex:post-nato-asg-political-affairs-security-policy ;
+              kg:represents ex:nato .""",
+    ),
+    (
+        "the meeting was reported on X on 2025-01-31 (its own day is not stated)",
+        POST,
+        """ex:meeting-huseynzada-ruge-2025 kg:notLaterThan "2025-01-31"^^xsd:date .
+           FILTER NOT EXISTS { ex:meeting-huseynzada-ruge-2025 kg:date ?any }""",
+    ),
+    (
+        "topic: the Azerbaijan-NATO partnership within the framework of PfP",
+        POST,
+        """ex:meeting-huseynzada-ruge-2025 kg:topic ex:partnership-azerbaijan-nato .
+           ex:partnership-azerbaijan-nato kg:framework ex:pfp .""",
+    ),
+    (
+        "topic: cooperation in 2024, the 30th anniversary, held in high regard",
+        POST,
+        """ex:meeting-huseynzada-ruge-2025 kg:topic ex:topic-cooperation-2024 .
+           ex:topic-cooperation-2024 kg:year "2024"^^xsd:gYear ;
+              kg:concerns ex:partnership-azerbaijan-nato ; kg:description ?d .
+           FILTER(CONTAINS(?d, "30th anniversary"))""",
+    ),
+    (
+        "topic: perspectives of cooperation for 2025",
+        POST,
+        """ex:meeting-huseynzada-ruge-2025 kg:topic ex:topic-cooperation-prospects-2025 .
+           ex:topic-cooperation-prospects-2025 kg:year "2025"^^xsd:gYear .""",
+    ),
+    (
+        "Azerbaijan became a member of the NACC in 1992",
+        ARTICLE,
+        """?m a kg:Membership ; kg:member ex:azerbaijan ; kg:organisation ex:nacc ;
+              kg:startDate "1992"^^xsd:gYear .""",
+    ),
+    (
+        "Azerbaijan's relationship with NATO began in 1992",
+        ARTICLE,
+        """?r a kg:Relationship ; kg:party ex:azerbaijan, ex:nato ;
+              kg:startDate "1992"^^xsd:gYear .""",
+    ),
+    (
+        "the NACC was succeeded in 1997 by the EAPC",
+        ARTICLE,
+        """?s a kg:Succession ; kg:predecessor ex:nacc ; kg:successor ex:eapc ;
+              kg:date "1997"^^xsd:gYear .
+           ex:nacc a kg:Forum . ex:eapc a kg:Forum .""",
+    ),
+    (
+        "Azerbaijan joined the Partnership for Peace in 1994",
+        ARTICLE,
+        """?p a kg:ProgrammeParticipation ; kg:member ex:azerbaijan ; kg:programme ex:pfp ;
+              kg:startDate "1994"^^xsd:gYear .
+           ex:pfp a kg:Programme ; kg:programmeOf ex:nato .""",
+    ),
+    (
+        "bilateral cooperation started in 1994 within PfP",
+        ARTICLE,
+        """ex:partnership-azerbaijan-nato a kg:Partnership ; kg:party ex:azerbaijan, ex:nato ;
+              kg:startDate "1994"^^xsd:gYear ; kg:framework ex:pfp .""",
+    ),
+    (
+        "Azerbaijan's IPAP is agreed by both parties and outlines three areas",
+        ARTICLE,
+        """ex:azerbaijan-ipap a kg:PartnershipPlan ; kg:instrument ex:ipap ;
+              kg:agreedBy ex:azerbaijan, ex:nato ;
+              kg:outlines ex:topic-cooperative-activities, ex:topic-reform-initiatives,
+                          ex:topic-political-dialogue .""",
+    ),
+    (
+        "Azerbaijan supports NATO-led peacekeeping operations, through PfP",
+        ARTICLE,
+        """?s a kg:Support ; kg:supporter ex:azerbaijan ;
+              kg:supported ex:operation-nato-led-peacekeeping ;
+              kg:through ex:participation-azerbaijan-pfp .
+           ex:operation-nato-led-peacekeeping a kg:PeacekeepingOperation ; kg:ledBy ex:nato .""",
+    ),
+    (
+        "NATO supports Azerbaijan-Armenia normalisation",
+        ARTICLE,
+        """?s a kg:Support ; kg:supporter ex:nato ;
+              kg:supported ex:azerbaijan-armenia-normalisation .
+           ex:azerbaijan-armenia-normalisation a kg:PeaceProcess ;
+              kg:party ex:azerbaijan, ex:armenia .""",
+    ),
+    (
+        "the article: title, author, publisher, address, date, and the post it embeds",
+        ARTICLE,
+        """ex:caliber-az-2025-azerbaijan-nato a kg:NewsArticle ;
+              kg:title "Azerbaijan, NATO set sights on 2025 partnership in key discussions"@en ;
+              kg:author ex:vafa-guliyeva ; kg:publisher ex:caliber-az ;
+              kg:url "https://caliber.az/en/post/azerbaijan-nato-set-sights-on-2025-partnership-in-key-discussions"^^xsd:anyURI ;
+              kg:notEarlierThan "2025-01-31"^^xsd:date ;
+              kg:embeds ex:x-jafarhuseynzade-2025-01-31 .
+           ex:vafa-guliyeva rdfs:label "Vafa Guliyeva"@en .
+           ex:caliber-az rdfs:label "Caliber.Az"@en .""",
+    ),
+    (
+        "the X post: author, platform, date, text, mentions",
+        POST,
+        """ex:x-jafarhuseynzade-2025-01-31 a kg:SocialMediaPost ;
+              kg:author ex:jafar-huseynzada ; kg:platform ex:x ;
+              kg:datePublished "2025-01-31"^^xsd:date ;
+              kg:mentions ex:nato, ex:boris-ruge ; kg:text ?text .
+           ex:jafar-huseynzada kg:handle "@JafarHuseynzade" .
+           FILTER(STRSTARTS(?text, "I was extremely delighted to meet"))""",
+    ),
+    (
+        "Ruge became ASG in September 2023 (NATO biography)",
+        "ex:ref-nato-ruge-biography",
+        """ex:tenure-ruge-asg kg:startDate "2023-09"^^xsd:gYearMonth .""",
+    ),
+    (
+        "Huseynzada was in post by 2024-06-26 (Trend)",
+        "ex:ref-trend-2024-06-26",
+        """ex:tenure-huseynzada-head-of-mission kg:attestedOn "2024-06-26"^^xsd:date .""",
+    ),
+    (
+        "Azerbaijan signed the PfP Framework Document on 1994-05-04 (MFA)",
+        "ex:ref-azerbaijan-mfa-nato",
+        """ex:pfp-framework-document-azerbaijan kg:agreedBy ex:azerbaijan ;
+              kg:date "1994-05-04"^^xsd:date .""",
+    ),
+    (
+        "Wikidata links come from the reference dataset",
+        "ex:ref-wikidata-ids",
+        """ex:azerbaijan kg:wikidata wd:Q227 . ex:armenia kg:wikidata wd:Q399 .
+           ex:nato kg:wikidata wd:Q7184 . ex:pfp kg:wikidata wd:Q653277 .
+           ex:eapc kg:wikidata wd:Q1374456 . ex:ipap kg:wikidata wd:Q6025242 .""",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fact", "source", "pattern"), FACTS, ids=[f[0] for f in FACTS])
+def test_fact_is_in_its_source_graph(kg, fact, source, pattern):
+    ask = f"{PREFIXES} ASK {{ GRAPH {source} {{ {pattern} }} }}"
+    assert kg.sparql(ask, inferred=False).boolean, f"{source} should state: {fact}"
+
+
+def test_every_source_graph_describes_its_source(kg):
+    rows = kg.sparql(
+        PREFIXES
+        + """SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o }
+               FILTER(STRSTARTS(STR(?g), STR(ex:)))
+               FILTER NOT EXISTS { GRAPH ?g { ?g a ?type ; kg:title ?title } } }""",
+        inferred=False,
+    ).rows
+    assert rows == []
+
+
+@pytest.mark.parametrize(
+    "absent",
+    [
+        # The article gives no day for the meeting, no QID for the unverified entities,
+        # and no end for any membership.
+        "ex:meeting-huseynzada-ruge-2025 kg:date ?d",
+        "ex:nacc kg:wikidata ?q",
+        "ex:boris-ruge kg:wikidata ?q",
+        "ex:jafar-huseynzada kg:wikidata ?q",
+        "ex:membership-azerbaijan-nacc kg:endDate ?e",
+        "ex:azerbaijan-ipap kg:wikidata ?q",
+    ],
+)
+def test_nothing_the_sources_do_not_state(kg, absent):
+    assert not kg.sparql(f"{PREFIXES} ASK {{ {absent} }}", inferred=False).boolean
