@@ -179,27 +179,27 @@ def to_jsonld(graph: Graph, context: dict) -> dict:
             seen.add(cur)
             cur = owner[cur]
 
-    def node(subject: Node, parent: Node | None = None, depth: int = 0) -> dict:
-        obj: dict[str, Any] = {"id": terms.iri(subject)}
+    def node(subject: Node, parent: Node | None = None) -> dict:
+        obj: dict[str, Any] = {terms.id_key: terms.iri(subject)}
         types = sorted(terms.vocab(t) for t in graph.objects(subject, RDF.type))
         if types:
-            obj["type"] = types[0] if len(types) == 1 else types
+            obj[terms.type_key] = types[0] if len(types) == 1 else types
         for p in sorted(set(graph.predicates(subject)) - {RDF.type}):
             name, coerced = terms.property(p)
             values = []
             for o in sorted(graph.objects(subject, p)):
                 if o == parent and str(p) in terms.reverse.values() and subject in nested_rev:
                     continue  # the link back to the node this one is nested under
-                if owner.get(o) == subject and depth < 8:
-                    values.append(node(o, subject, depth + 1))
+                if owner.get(o) == subject:
+                    values.append(node(o, subject))
                 elif not isinstance(o, Literal):
-                    values.append(terms.iri(o) if coerced else {"id": terms.iri(o)})
+                    values.append(terms.iri(o) if coerced else {terms.id_key: terms.iri(o)})
                 else:
                     values.append(_literal(o, ctx.get("@language")))
             if values:
                 obj[name] = values[0] if len(values) == 1 else values
         for term, child in sorted(reverse.get(subject, [])):
-            obj.setdefault(term, []).append(node(child, subject, depth + 1))
+            obj.setdefault(term, []).append(node(child, subject))
         return obj
 
     top = [
@@ -239,6 +239,9 @@ class _Terms:
             elif "@id" in spec and not spec["@id"].startswith("@"):
                 self.props[self._expand(spec["@id"])] = (name, spec.get("@type") == "@id")
         self.vocab_ns = ctx.get("@vocab", "")
+        aliases = {v: k for k, v in ctx.items() if v in ("@id", "@type")}
+        self.id_key = aliases.get("@id", "@id")
+        self.type_key = aliases.get("@type", "@type")
 
     def _expand(self, curie: str) -> str:
         prefix, _, local = curie.partition(":")
