@@ -104,11 +104,7 @@ def test_no_punning(ontology):
 def test_data_never_uses_a_class_as_an_individual(kg, ontology):
     classes = set(ontology.subjects(RDF.type, OWL.Class))
     data = kg.sources.merged(with_ontology=False)
-    misuse = [
-        (s, p, o)
-        for s, p, o in data
-        if (s in classes) or (p != RDF.type and o in classes)
-    ]
+    misuse = [(s, p, o) for s, p, o in data if (s in classes) or (p != RDF.type and o in classes)]
     assert misuse == []
 
 

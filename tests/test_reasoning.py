@@ -49,16 +49,17 @@ def test_inferred_triples_live_in_their_own_graph(kg):
         inferred=True,
     ).rows[0][0]
     assert int(n.value) > 500
-    assert kg.sparql(
-        PREFIXES
-        + "ASK { GRAPH <https://w3id.org/kg-diplo/graph/inferred> { ?s ?p ?o } }",
-        inferred=False,
-    ).boolean is False
+    assert (
+        kg.sparql(
+            PREFIXES + "ASK { GRAPH <https://w3id.org/kg-diplo/graph/inferred> { ?s ?p ?o } }",
+            inferred=False,
+        ).boolean
+        is False
+    )
 
 
 def test_closure_is_consistent(kg):
     """Disjointness holds: nothing is inferred to be both a State and a Person."""
     assert not kg.sparql(
-        PREFIXES
-        + "ASK { ?x a kg:State, kg:Person } ",
+        PREFIXES + "ASK { ?x a kg:State, kg:Person } ",
     ).boolean

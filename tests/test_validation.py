@@ -81,8 +81,9 @@ def test_shipped_data_conforms(kg):
     assert report.violations == []
 
 
-@pytest.mark.parametrize(("name", "turtle", "component", "words"), DEFECTS,
-                         ids=[d[0] for d in DEFECTS])
+@pytest.mark.parametrize(
+    ("name", "turtle", "component", "words"), DEFECTS, ids=[d[0] for d in DEFECTS]
+)
 def test_defect_is_reported(project_copy, name, turtle, component, words):
     report = _with_source(project_copy, turtle).validate()
     assert not report.conforms
