@@ -310,7 +310,7 @@ def test_injection_through_a_literal_is_bound_as_a_plain_value(kg):
 
 
 def test_unknown_query(kg):
-    with pytest.raises(UsageError, match="no stored query named 'nope'. Stored queries: "):
+    with pytest.raises(UsageError, match=r"no stored query named 'nope'\. Stored queries: "):
         kg.run("nope")
 
 
