@@ -79,9 +79,9 @@ def test_malformed_turtle_exits_2_naming_file_and_line(runner, project_copy):
 def test_queries_lists_summaries_and_parameters(runner):
     result = invoke(runner, "queries")
     assert result.exit_code == 0
-    assert "memberships  Memberships and partnerships of a state" in result.output
-    assert "-p state=…  (IRI, CURIE or label, required, default ex:azerbaijan)" in result.output
-    assert "-p from=…  (xsd:date, optional, default 1990-01-01)" in result.output
+    assert "memberships     Memberships and partnerships of a state" in result.output
+    assert "-p state=…  IRI, CURIE or label, required, default ex:azerbaijan" in result.output
+    assert "-p from=…  xsd:date, optional, default 1990-01-01" in result.output
 
 
 def test_query_table_by_default(runner):

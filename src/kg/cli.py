@@ -36,6 +36,10 @@ class KgGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # the reader went away (kg export | head): not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as exc:  # a bug: say so plainly, keep the traceback for KG_DEBUG
             if os.environ.get("KG_DEBUG"):
                 raise
@@ -137,13 +141,14 @@ def list_queries(ctx: click.Context):
     Example:
         kg queries
     """
-    for query in _graph(ctx).stored_queries().values():
-        click.secho(query.name, bold=True, nl=False)
-        click.echo(f"  {query.summary}")
+    queries = _graph(ctx).stored_queries().values()
+    width = max((len(q.name) for q in queries), default=0)
+    for query in queries:
+        click.echo(f"{query.name.ljust(width)}  {query.summary}")
         for p in query.params:
             need = "required" if p.required else "optional"
             default = f", default {p.default}" if p.default is not None else ""
-            click.echo(f"    -p {p.name}=…  ({p.type_label}, {need}{default})")
+            click.echo(f"{'':{width}}    -p {p.name}=…  {p.type_label}, {need}{default}")
 
 
 @cli.command()
