@@ -119,7 +119,9 @@ def test_every_class_and_property_is_declared_in_the_ontology() -> None:
     graph = parsed(10_000, 3)
     used = set(graph.predicates()) | set(graph.objects(None, RDF.type))
     assert used <= allowed, sorted(used - allowed)
-    assert all(str(term).startswith(str(KG)) for term in used - {RDF.type, RDFS.label, SKOS.altLabel})
+    assert all(
+        str(term).startswith(str(KG)) for term in used - {RDF.type, RDFS.label, SKOS.altLabel}
+    )
 
 
 def test_every_referenced_entity_is_typed_and_labelled() -> None:
@@ -140,8 +142,18 @@ def test_proportions_at_scale_and_progress() -> None:
     assert meeting_lines > stats.triples // 2  # most triples describe meetings
     assert stats.entities["State"] >= 100 and stats.entities["InternationalOrganisation"] >= 40
     assert stats.entities["Meeting"] > 10 * stats.entities["State"]
-    for cls in ("Membership", "Tenure", "Succession", "DiplomaticMission", "Programme",
-                "ProgrammeParticipation", "Support", "NewsArticle", "WebPage", "SocialMediaPost"):
+    for cls in (
+        "Membership",
+        "Tenure",
+        "Succession",
+        "DiplomaticMission",
+        "Programme",
+        "ProgrammeParticipation",
+        "Support",
+        "NewsArticle",
+        "WebPage",
+        "SocialMediaPost",
+    ):
         assert stats.entities[cls] > 0, cls
     assert reports == sorted(reports) and reports[-1] == stats.triples
     assert len(reports) >= 300_000 // 50_000

@@ -204,6 +204,50 @@ def test_sources_of_a_fact(kg):
     assert start["author"] == "NATO"
 
 
+def test_sources_of_default_rows(kg):
+    rows = kg.run("sources-of").dicts()
+    assert {(r["property"], r["value"]) for r in rows} == {
+        ("rdf:type", "kg:Membership"),
+        ("rdfs:label", "Azerbaijan's membership of the North Atlantic Cooperation Council"),
+        ("kg:member", "ex:azerbaijan"),
+        ("kg:organisation", "ex:nacc"),
+        ("kg:startDate", "1992"),
+    }
+    assert {r["source"] for r in rows} == {"ex:caliber-az-2025-azerbaijan-nato"}
+    assert {r["author"] for r in rows} == {"Vafa Guliyeva"}
+    assert {r["published"] for r in rows} == {"not before 2025-01-31"}
+
+
+def test_wikidata_links_rows(kg):
+    rows = kg.run("wikidata-links").dicts()
+    linked = {r["entity"]: r["wikidata"] for r in rows if r["status"] == "linked"}
+    assert linked == {
+        "ex:armenia": "wd:Q399",
+        "ex:azerbaijan": "wd:Q227",
+        "ex:eapc": "wd:Q1374456",
+        "ex:ipap": "wd:Q6025242",
+        "ex:nato": "wd:Q7184",
+        "ex:pfp": "wd:Q653277",
+        "ex:x": "wd:Q918",
+    }
+    unlinked = {r["entity"] for r in rows if r["status"] == "unlinked"}
+    assert unlinked == {
+        "ex:boris-ruge",
+        "ex:caliber-az",
+        "ex:post-head-of-azerbaijan-mission-to-nato",
+        "ex:jafar-huseynzada",
+        "ex:operation-kfor",
+        "ex:azerbaijan-mfa",
+        "ex:azerbaijan-mission-to-nato",
+        "ex:post-nato-asg-political-affairs-security-policy",
+        "ex:operation-nato-led-peacekeeping",
+        "ex:nacc",
+        "ex:trend",
+        "ex:vafa-guliyeva",
+        "ex:datenoio",
+    }
+
+
 def test_wikidata_links_lists_both_sides(kg):
     rows = {r["entity"]: r for r in kg.run("wikidata-links").dicts()}
     assert rows["ex:azerbaijan"]["wikidata"] == "wd:Q227"
