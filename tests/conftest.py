@@ -20,6 +20,20 @@ def kg() -> KnowledgeGraph:
     return KnowledgeGraph(Project.load(ROOT))
 
 
+@pytest.fixture(scope="session")
+def sources():
+    """The project's files parsed by rdflib: what the reference engine reads."""
+    from kg.load import load_sources
+
+    return load_sources(Project.load(ROOT))
+
+
+@pytest.fixture(scope="session")
+def reference() -> KnowledgeGraph:
+    """The same graph on the reference engine (rdflib + owlrl + pyshacl in memory)."""
+    return KnowledgeGraph(Project.load(ROOT), engine="reference")
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A throw-away copy of the project (config, ontology, data, queries) to modify."""

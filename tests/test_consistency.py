@@ -11,7 +11,7 @@ from rdflib.namespace import OWL, RDFS, SH, SKOS
 
 from kg.namespaces import KG
 from kg.queries import load_queries
-from kg.store import prepare
+from kg.store_rdflib import prepare
 from tests.conftest import ROOT
 
 KG_TERM = re.compile(r"(?<![\w:])kg:([A-Za-z][A-Za-z0-9_-]*)")
@@ -20,8 +20,8 @@ DECLARATIONS = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.Annotat
 
 
 @pytest.fixture(scope="module")
-def ontology(kg) -> Graph:
-    return kg.sources.ontology
+def ontology(sources) -> Graph:
+    return sources.ontology
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +34,23 @@ def declared(ontology) -> set[str]:
     }
 
 
-def test_every_class_used_in_data_has_a_shape(kg):
-    data = kg.sources.merged(with_ontology=False)
+def test_every_class_used_in_data_has_a_shape(sources):
+    data = sources.merged(with_ontology=False)
     used = {o for o in data.objects(None, RDF.type) if str(o).startswith(KG)}
-    targeted = set(kg.sources.shapes.objects(None, SH.targetClass))
+    targeted = set(sources.shapes.objects(None, SH.targetClass))
     assert used, "the data uses kg: classes"
     assert sorted(used - targeted) == []
 
 
-def test_every_declared_class_has_a_shape(kg, ontology):
+def test_every_declared_class_has_a_shape(sources, ontology):
     classes = {c for c in ontology.subjects(RDF.type, OWL.Class) if str(c).startswith(KG)}
-    targeted = set(kg.sources.shapes.objects(None, SH.targetClass))
+    targeted = set(sources.shapes.objects(None, SH.targetClass))
     assert sorted(classes - targeted) == []
 
 
-def test_every_kg_term_in_data_and_shapes_is_declared(kg, declared):
+def test_every_kg_term_in_data_and_shapes_is_declared(sources, declared):
     used = set()
-    for graph in (kg.sources.merged(with_ontology=False), kg.sources.shapes):
+    for graph in (sources.merged(with_ontology=False), sources.shapes):
         for triple in graph:
             used.update(str(t) for t in triple if isinstance(t, URIRef) and str(t).startswith(KG))
     assert sorted(used - declared) == []
@@ -66,13 +66,13 @@ def test_query_is_valid_sparql_and_uses_only_declared_terms(name, declared):
     assert sorted(used - declared) == [], f"{name} uses undeclared terms"
 
 
-def test_every_sh_path_is_a_declared_property(kg, ontology):
+def test_every_sh_path_is_a_declared_property(sources, ontology):
     properties = {
         s
         for t in (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, RDF.Property)
         for s in ontology.subjects(RDF.type, t)
     } | {RDF.type, RDFS.label}
-    paths = {p for p in kg.sources.shapes.objects(None, SH.path) if isinstance(p, URIRef)}
+    paths = {p for p in sources.shapes.objects(None, SH.path) if isinstance(p, URIRef)}
     assert sorted(paths - properties) == []
 
 
@@ -101,9 +101,9 @@ def test_no_punning(ontology):
     assert {s: k for s, k in kinds.items() if len(k) > 1} == {}
 
 
-def test_data_never_uses_a_class_as_an_individual(kg, ontology):
+def test_data_never_uses_a_class_as_an_individual(sources, ontology):
     classes = set(ontology.subjects(RDF.type, OWL.Class))
-    data = kg.sources.merged(with_ontology=False)
+    data = sources.merged(with_ontology=False)
     misuse = [(s, p, o) for s, p, o in data if (s in classes) or (p != RDF.type and o in classes)]
     assert misuse == []
 

@@ -111,11 +111,11 @@ def test_report_formats(project_copy):
     assert "sh:ValidationReport" in report.render("turtle")
 
 
-def test_every_shape_constraint_has_a_message(kg):
+def test_every_shape_constraint_has_a_message(sources):
     """Reports are for people: a constraint without sh:message would print SHACL jargon."""
     from rdflib.namespace import SH
 
-    shapes = kg.sources.shapes
+    shapes = sources.shapes
     without = [
         s
         for p in (SH.property, SH.sparql)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -78,21 +77,15 @@ def format_for(fmt: str | None, output: Path | None) -> str:
     return fmt
 
 
-def serialize(graphs: Iterable[tuple[str, Graph]], fmt: str, *, context: dict | None = None) -> str:
-    """Named *graphs* as text in *fmt*: quads keep the names, other formats the union."""
+def serialize_union(nquads: str, fmt: str, *, context: dict | None = None) -> str:
+    """The union of the graphs in *nquads* as Turtle or JSON-LD (compacted with *context*)."""
     fmt = format_for(fmt, None)
-    if fmt in QUAD_FORMATS:
-        named = Dataset()
-        _bind(named)
-        for name, graph in graphs:
-            target = named.graph(URIRef(name))
-            for triple in graph:
-                target.add(triple)
-        return named.serialize(format=fmt)
+    ds = Dataset()
+    ds.parse(data=nquads, format="nquads")
     union = Graph()
     _bind(union)
-    for _, graph in graphs:
-        union += graph
+    for s, p, o, _ in ds.quads((None, None, None, None)):
+        union.add((s, p, o))
     if fmt == "json-ld":
         return json.dumps(to_jsonld(union, context or {}), indent=2, ensure_ascii=False) + "\n"
     return union.serialize(format=fmt)

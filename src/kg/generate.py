@@ -382,9 +382,12 @@ class _Gen:
                 n_meeting += 1
                 m, kind = f"ex:meeting-{n_meeting}", d_meeting.next()
                 k = 1 if kind == "single-participant" else rng.choice(sizes)
+                picked = rng.sample(posts, k)
+                while len({p[1] for p in picked}) < k:  # each for another state or organisation
+                    picked = rng.sample(posts, k)
                 people = [
                     (*holders[bisect_right(starts, year) - 1], post, rep, body)
-                    for post, rep, body, starts, holders in rng.sample(posts, k)
+                    for post, rep, body, starts, holders in picked
                 ]
                 first = first or people
                 w(f"{m} a kg:Meeting .\n")

@@ -1,19 +1,21 @@
-"""The knowledge graph object: one small interface over loading, reasoning, validation
-and querying, whatever engine stands behind it.
+"""The knowledge graph object: one small interface over building, validation and
+querying, whatever engine stands behind it.
 
-The CLI, the tests and other programs use :class:`KnowledgeGraph` only; the engine is
-reached through :class:`kg.store.Store`, so a faster store changes nothing above.
+The CLI, the tests and other programs use :class:`KnowledgeGraph` only. By default it
+answers from the compiled Oxigraph store (``kg build``), rebuilding it first when an input
+changed; ``engine="reference"`` answers from rdflib + owlrl in memory instead, which the
+tests use to show that both give the same answers. Nothing here imports rdflib, owlrl or
+pyshacl unless the work at hand needs them, so ``kg query`` starts fast.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
+from pathlib import Path
 
-from rdflib import URIRef
-
-from kg.errors import UsageError
+from kg.errors import UsageError, ValidationFailed
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES, RDF_TYPE, expand
 from kg.project import Project
 from kg.queries import StoredQuery, bind, get_query, load_queries
@@ -21,70 +23,102 @@ from kg.results import Result
 from kg.store import Store
 from kg.terms import Term
 
-_LABELS = """
+ENGINES = ("oxigraph", "reference")
+_LABEL_OF = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX kg: <https://w3id.org/kg-diplo/ontology#>
-SELECT DISTINCT ?s ?label WHERE {
+SELECT DISTINCT ?s WHERE {
   { ?s rdfs:label ?label } UNION { ?s skos:altLabel ?label } UNION { ?s kg:handle ?label }
-  FILTER(isIRI(?s))
+  FILTER(isIRI(?s) && LCASE(STR(?label)) = LCASE(STR(?_text)))
 }"""
+_ALL_LABELS = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?label WHERE { ?s rdfs:label ?label }"""
+_EXISTS = "SELECT ?s WHERE { { ?_iri ?p ?o } UNION { ?s ?p ?_iri } } LIMIT 1"
+_SAME_BUT_CASE = """SELECT DISTINCT ?s WHERE { ?s ?p ?o
+  FILTER(isIRI(?s) && LCASE(STR(?s)) = LCASE(STR(?_iri))) }"""
 _SUBJECTS = "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }"
-_SOURCES = """
-PREFIX kg: <https://w3id.org/kg-diplo/ontology#>
-SELECT ?g (SAMPLE(?t) AS ?title) (COUNT(*) AS ?n) WHERE {
-  GRAPH ?g { ?s ?p ?o  OPTIONAL { ?g kg:title ?t } }
-  FILTER(STRSTARTS(STR(?g), "https://w3id.org/kg-diplo/id/"))
-} GROUP BY ?g ORDER BY ?g"""
 _CLASSES = f"""
 SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{
   GRAPH ?g {{ ?s <{RDF_TYPE}> ?class }}
   FILTER(?g != <{ONTOLOGY_GRAPH}>)
 }} GROUP BY ?class ORDER BY DESC(?n) ?class"""
+_SOURCES = f"""
+PREFIX kg: <https://w3id.org/kg-diplo/ontology#>
+SELECT ?g (SAMPLE(?t) AS ?title) (COUNT(*) AS ?n) WHERE {{
+  GRAPH ?g {{ ?s ?p ?o }}
+  OPTIONAL {{ GRAPH ?g {{ ?g kg:title ?t }} }}
+  FILTER(?g != <{ONTOLOGY_GRAPH}>)
+}} GROUP BY ?g ORDER BY ?g"""
 
 
 class KnowledgeGraph:
-    """A project's graph: sources, validation report, OWL RL closure and a query store."""
+    """A project's graph: validation, the compiled store, stored queries, exports."""
 
-    def __init__(self, project: Project):
+    def __init__(self, project: Project, *, engine: str = "oxigraph"):
+        if engine not in ENGINES:
+            raise UsageError(f"unknown engine {engine!r}; use one of: {', '.join(ENGINES)}.")
         self.project = project
+        self.engine = engine
+        #: Things a person should know about the answer (e.g. it comes from an older build).
+        self.warnings: list[str] = []
 
     @classmethod
-    def open(cls, start=None) -> KnowledgeGraph:
+    def open(cls, start: Path | str | None = None, **kwargs) -> KnowledgeGraph:
         """The graph of the project found at or above *start* (default: the working dir)."""
-        return cls(Project.find(start))
+        return cls(Project.find(start), **kwargs)
 
-    # -- the chain: load -> validate -> reason -> store ---------------------------------
+    # -- build, validate -----------------------------------------------------------------
 
-    @cached_property
-    def sources(self):
-        from kg.load import load_sources
+    def build(self, *, allow_invalid: bool = False, force: bool = False, progress=None):
+        """Compile the project into its store (see :mod:`kg.build`); a no-op when fresh."""
+        from kg.build import build
 
-        return load_sources(self.project)
+        return build(self.project, allow_invalid=allow_invalid, force=force, progress=progress)
 
-    def validate(self):
-        """SHACL report on the asserted data (not on the closure: inference hides errors)."""
-        from kg.validate import validate
+    def validate(self, paths: Iterable[Path] | None = None):
+        """SHACL report on the asserted data, or on other *paths* against this project's
+        shapes. Reads the files as they are now (not the store), so it shows what a build
+        would refuse."""
+        if self.engine == "reference":
+            from kg.reference import validate_reference
 
-        return validate(self.sources)
+            return validate_reference(self.project, paths)
+        import pyoxigraph as ox
 
-    @cached_property
-    def inferred(self):
-        """What OWL RL adds to the asserted data and the ontology."""
-        from kg.reason import owl_rl_inferences
+        from kg.compile import load_into, make_union, validate_store
+        from kg.validate import Report
 
-        return owl_rl_inferences(self.sources.merged())
+        store = ox.Store()
+        files = _expand_paths(paths) if paths is not None else None
+        graphs = load_into(store, self.project, lambda *a: None, files)
+        make_union(store, graphs)
+        results, _ = validate_store(store, self.project, graphs)
+        return Report.from_dicts(results)
+
+    # -- the store -----------------------------------------------------------------------
 
     @cached_property
     def store(self) -> Store:
-        from kg.store import RdflibStore
+        if self.engine == "reference":
+            from kg.reference import reference_store
 
-        graphs = {str(name): g for name, g in self.sources.graphs.items()}
-        graphs[ONTOLOGY_GRAPH] = self.sources.ontology
-        # The inferred graph is passed as a callable: asserted-only queries never reason.
-        return RdflibStore(graphs, inferred=lambda: self.inferred)
+            return reference_store(self.project)
+        from kg.build import current_store, read_manifest
+        from kg.store_oxigraph import OxigraphStore
 
-    # -- asking ------------------------------------------------------------------------
+        try:
+            self.build()
+        except ValidationFailed as exc:
+            if current_store(self.project) is None:
+                raise
+            self.warnings.append(f"{exc} Answering from the last good build.")
+        path = current_store(self.project)
+        self.manifest = read_manifest(path)
+        return OxigraphStore.open(path, self.manifest["graphs"])
+
+    # -- asking --------------------------------------------------------------------------
 
     def sparql(
         self,
@@ -116,49 +150,55 @@ class KnowledgeGraph:
         bindings = bind(query, params or {}, self.resolve)
         return self.sparql(query.text, bindings=bindings, inferred=inferred)
 
-    def with_data(self, paths) -> KnowledgeGraph:
-        """This project's ontology and shapes over other data files (for ``kg validate PATH``)."""
-        from dataclasses import replace
+    # -- export and figures --------------------------------------------------------------
 
-        return KnowledgeGraph(replace(self.project, data_dirs=tuple(paths)))
+    def source_graphs(self) -> list[str]:
+        return [g for g in self.store.graph_names() if g not in (ONTOLOGY_GRAPH, INFERRED_GRAPH)]
 
-    # -- export and figures ------------------------------------------------------------
-
-    def export_graphs(self, *, inferred: bool = False, ontology: bool = False):
-        """(name, graph) pairs to export: the sources, and on request inferences and ontology."""
-        pairs = [(str(n), g) for n, g in self.sources.graphs.items()]
+    def export_graphs(self, *, inferred: bool = False, ontology: bool = False) -> list[str]:
+        """Names of the graphs to export: the sources, and on request inferences, ontology."""
+        names = self.source_graphs()
         if ontology:
-            pairs.append((ONTOLOGY_GRAPH, self.sources.ontology))
+            names.append(ONTOLOGY_GRAPH)
         if inferred:
-            pairs.append((INFERRED_GRAPH, self.inferred))
-        return pairs
+            names.append(INFERRED_GRAPH)
+        return names
 
     def export(self, fmt: str, *, inferred: bool = False, ontology: bool = False) -> str:
         """The graph in an RDF format; JSON-LD is compacted with the project's context."""
-        from kg.export import load_context, serialize
+        from kg.export import QUAD_FORMATS, load_context, serialize_union
 
+        graphs = self.export_graphs(inferred=inferred, ontology=ontology)
+        if fmt in QUAD_FORMATS or fmt == "nt":
+            return self.store.dump(fmt, graphs)
         context = None
         if fmt == "json-ld":
             path = self.project.context
             context = load_context(path) if path and path.exists() else self.context()
-        graphs = self.export_graphs(inferred=inferred, ontology=ontology)
-        return serialize(graphs, fmt, context=context)
+        return serialize_union(self.store.dump("nquads", graphs), fmt, context=context)
 
     def context(self) -> dict:
         """The JSON-LD context derived from the ontology (what ``kg context`` prints)."""
-        from kg.export import build_context
+        from rdflib import Graph
 
-        return build_context(self.sources.ontology)
+        from kg.export import build_context
+        from kg.load import parse_turtle
+
+        ontology = Graph()
+        for path in self.project.ontology:
+            ontology += parse_turtle(path, shown_as=self.project.relative(path))
+        return build_context(ontology)
 
     def stats(self) -> dict:
         """Counts of triples, of entities by class, and per source."""
+        store = self.store  # builds first when needed, and reads the manifest
+        files = getattr(self, "manifest", {}).get("sources", {})
         sources = []
-        for row in self.sparql(_SOURCES, inferred=False).rows:
-            g, title, n = row
+        for g, title, n in self.sparql(_SOURCES, inferred=False).rows:
             sources.append(
                 {
                     "source": g.short(),
-                    "file": self.sources.shown.get(URIRef(g.value), ""),
+                    "file": files.get(g.value, ""),
                     "title": title.value if title else "",
                     "triples": int(n.value),
                 }
@@ -168,38 +208,35 @@ class KnowledgeGraph:
             for row in self.sparql(_CLASSES, inferred=False).rows
         ]
         return {
-            "asserted": sum(s["triples"] for s in sources),
-            "ontology": self.store.count(ONTOLOGY_GRAPH),
-            "inferred": self.store.count(INFERRED_GRAPH),
+            "asserted": store.count(None) - store.count(INFERRED_GRAPH),
+            "ontology": store.count(ONTOLOGY_GRAPH),
+            "inferred": store.count(INFERRED_GRAPH),
             "classes": classes,
             "sources": sources,
         }
 
-    # -- naming things -----------------------------------------------------------------
-
-    @cached_property
-    def _names(self) -> tuple[dict[str, list[str]], set[str]]:
-        labels: dict[str, list[str]] = {}
-        for row in self.sparql(_LABELS, inferred=False).rows:
-            s, label = row
-            labels.setdefault(label.value.casefold(), []).append(s.value)
-        subjects = {row[0].value for row in self.sparql(_SUBJECTS, inferred=False).rows}
-        return labels, subjects
+    # -- naming things -------------------------------------------------------------------
 
     def resolve(self, text: str) -> str:
         """The IRI a person meant by a CURIE (``ex:azerbaijan``) or a label (``Azerbaijan``)."""
-        labels, subjects = self._names
         iri = expand(text) if ":" in text and " " not in text else None
         if iri is not None:
-            if iri in subjects:
+            term = {"_iri": Term.iri(iri)}
+            if self.sparql(_EXISTS, bindings=term, inferred=False).rows:
                 return iri
-            folded = [s for s in subjects if s.casefold() == iri.casefold()]
+            folded = [
+                r[0].value for r in self.sparql(_SAME_BUT_CASE, bindings=term, inferred=False).rows
+            ]
             if len(folded) == 1:
                 return folded[0]
+            subjects = [r[0].value for r in self.sparql(_SUBJECTS, inferred=False).rows]
             near = difflib.get_close_matches(iri, subjects, n=3)
             hint = f" Did you mean {', '.join(near)}?" if near else ""
             raise UsageError(f"{text!r} names nothing in the graph.{hint}")
-        found = sorted(set(labels.get(text.strip().casefold(), [])))
+        rows = self.sparql(
+            _LABEL_OF, bindings={"_text": Term.literal(text.strip())}, inferred=False
+        )
+        found = sorted({r[0].value for r in rows.rows})
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -207,9 +244,20 @@ class KnowledgeGraph:
                 f"the label {text!r} is ambiguous: it names {', '.join(found)}. "
                 "Give a CURIE instead."
             )
+        labels = {
+            r[0].value.casefold(): r[0].value for r in self.sparql(_ALL_LABELS, inferred=False).rows
+        }
         near = difflib.get_close_matches(text.casefold(), labels, n=3)
-        hint = f" Close labels: {', '.join(repr(n) for n in near)}." if near else ""
+        hint = f" Close labels: {', '.join(repr(labels[n]) for n in near)}." if near else ""
         raise UsageError(
             f"no entity is labelled {text!r} and it is not a CURIE with a known prefix "
             f"(ex:, kg:, wd:...).{hint}"
         )
+
+
+def _expand_paths(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        files.extend(sorted(path.rglob("*.ttl")) if path.is_dir() else [path])
+    return files

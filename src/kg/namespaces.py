@@ -12,6 +12,8 @@ KGSH = "https://w3id.org/kg-diplo/shapes#"
 GRAPHS = "https://w3id.org/kg-diplo/graph/"
 ONTOLOGY_GRAPH = GRAPHS + "ontology"
 INFERRED_GRAPH = GRAPHS + "inferred"
+#: The set union of the sources and the ontology (the asserted view's default graph).
+UNION_GRAPH = GRAPHS + "asserted"
 WD = "http://www.wikidata.org/entity/"
 
 #: Prefixes known everywhere: in CURIEs given on the command line, in tables and exports.

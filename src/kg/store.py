@@ -1,26 +1,38 @@
-"""The engine seam: where triples live and where SPARQL runs.
+"""The engine seam: what the rest of kg needs from wherever the triples live.
 
-Everything above this module (stored queries, CLI, export, stats) talks to a
-:class:`Store` only. :class:`RdflibStore` is the reference engine; a compiled store
-can stand behind the same four methods without anything above having to change.
+Stored queries, the CLI, export and stats talk to a :class:`Store` only. Two engines
+stand behind it: :class:`kg.store_oxigraph.OxigraphStore`, the compiled store on disk
+that ``kg build`` writes and every query answers from, and
+:class:`kg.store_rdflib.RdflibStore`, the in-memory reference built on rdflib, against
+which the fast engine is tested.
 
-A store holds named graphs: one per source document, one for the ontology and one
-for what OWL RL inferred. The *asserted* view's default graph is the union of the
-sources and the ontology; the *inferred* view adds the inferred graph.
+A store holds named graphs: one per source document, one for the ontology and one for
+what OWL RL inferred. The *asserted* view's default graph is the union of the sources
+and the ontology; the *inferred* view adds the inferred graph. This module imports no
+engine, so that ``kg query`` starts fast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from typing import Protocol
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
-from rdflib.term import Node
-
-from kg.errors import InputError, UsageError
-from kg.namespaces import INFERRED_GRAPH
+from kg.errors import UsageError
 from kg.results import Result
 from kg.terms import Term
+
+_UPDATE = re.compile(
+    r"^\s*(?:(?:PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
+    re.IGNORECASE,
+)
+_COMMENT = re.compile(r"#[^\n]*")
+
+READ_ONLY = (
+    "this is a SPARQL update (INSERT, DELETE, LOAD, CLEAR, DROP...); kg runs read-only "
+    "queries only. Change the data by editing the Turtle files in data/."
+)
 
 
 class Store(Protocol):
@@ -39,117 +51,19 @@ class Store(Protocol):
         ...
 
     def graph_names(self) -> list[str]:
-        """Names of the graphs held, sources first."""
+        """Names of the graphs held."""
         ...
 
     def count(self, graph: str | None = None) -> int:
         """Number of triples in *graph*, or in all graphs."""
         ...
 
-    def dataset(self, *, inferred: bool = False) -> Dataset:
-        """The graphs as an rdflib Dataset, for serialisation."""
+    def dump(self, fmt: str, graphs: list[str]) -> str:
+        """The named *graphs* serialised in an RDF format (``nquads``, ``trig``, ``nt``...)."""
         ...
 
 
-class RdflibStore:
-    """The reference engine: an in-memory rdflib Dataset, queried with rdflib's SPARQL."""
-
-    def __init__(
-        self, graphs: Mapping[str, Graph], inferred: Graph | Callable[[], Graph] | None = None
-    ):
-        """*graphs*: asserted graphs by name; *inferred*: the OWL RL graph, or a callable
-        computing it on first use (so that asserted-only queries never reason)."""
-        self._graphs = dict(graphs)
-        self._inferred = inferred
-        self._views: dict[bool, Dataset] = {}
-
-    def _all(self, inferred: bool) -> dict[str, Graph]:
-        graphs = dict(self._graphs)
-        if inferred and self._inferred is not None:
-            if callable(self._inferred):
-                self._inferred = self._inferred()
-            graphs[INFERRED_GRAPH] = self._inferred
-        return graphs
-
-    def dataset(self, *, inferred: bool = False) -> Dataset:
-        if inferred not in self._views:
-            ds = Dataset(default_union=True)
-            for name, graph in self._all(inferred).items():
-                target = ds.graph(URIRef(name))
-                for triple in graph:
-                    target.add(triple)
-            self._views[inferred] = ds
-        return self._views[inferred]
-
-    def graph_names(self) -> list[str]:
-        return list(self._all(True))
-
-    def count(self, graph: str | None = None) -> int:
-        graphs = self._all(graph is None or graph == INFERRED_GRAPH)
-        if graph is not None:
-            return len(graphs[graph])
-        return sum(len(g) for g in graphs.values())
-
-    def query(
-        self,
-        sparql: str,
-        *,
-        bindings: Mapping[str, Term] | None = None,
-        inferred: bool = True,
-        prefixes: Mapping[str, str] | None = None,
-    ) -> Result:
-        parsed = prepare(sparql, prefixes)
-        init = {Variable(k): to_rdflib(v) for k, v in (bindings or {}).items()}
-        res = self.dataset(inferred=inferred).query(parsed, initBindings=init)
-        if res.type == "ASK":
-            return Result(boolean=bool(res.askAnswer))
-        if res.type in ("CONSTRUCT", "DESCRIBE"):
-            return Result(triples=[tuple(from_rdflib(t) for t in triple) for triple in res.graph])
-        names = [str(v) for v in res.vars]
-        rows = [tuple(from_rdflib(row[i]) for i in range(len(names))) for row in res]
-        return Result(vars=names, rows=rows)
-
-
-def prepare(sparql: str, prefixes: Mapping[str, str] | None = None):  # -> rdflib Query
-    """Parse *sparql* as a query; updates are refused, syntax errors point at the line."""
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql import prepareQuery
-    from rdflib.plugins.sparql.parser import parseUpdate
-
-    try:
-        return prepareQuery(sparql, initNs=dict(prefixes or {}))
-    except ParseException as exc:
-        try:
-            parseUpdate(sparql)
-        except Exception:
-            raise InputError(
-                f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}. "
-                "Check the query text near that place."
-            ) from None
-        raise UsageError(
-            "this is a SPARQL update (INSERT, DELETE, LOAD, CLEAR, DROP...); kg runs read-only "
-            "queries only. Change the data by editing the Turtle files in data/."
-        ) from None
-    except Exception as exc:  # e.g. an undefined prefix
-        raise InputError(f"SPARQL error: {exc}. Fix the query text.") from None
-
-
-def to_rdflib(term: Term) -> Node:
-    if term.kind == "uri":
-        return URIRef(term.value)
-    if term.kind == "bnode":
-        return BNode(term.value)
-    datatype = URIRef(term.datatype) if term.datatype else None
-    return Literal(term.value, lang=term.lang, datatype=datatype)
-
-
-def from_rdflib(node: Node | None) -> Term | None:
-    if node is None:
-        return None
-    if isinstance(node, URIRef):
-        return Term.iri(str(node))
-    if isinstance(node, BNode):
-        return Term("bnode", str(node))
-    if isinstance(node, Literal):
-        return Term.literal(str(node), str(node.datatype) if node.datatype else None, node.language)
-    return Term.literal(str(node))
+def refuse_updates(sparql: str) -> None:
+    """Raise the read-only message when *sparql* is an update rather than a query."""
+    if _UPDATE.match(_COMMENT.sub("", sparql)):
+        raise UsageError(READ_ONLY)

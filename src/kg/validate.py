@@ -1,9 +1,11 @@
-"""SHACL validation of the asserted data, and reports for people who do not read SHACL.
+"""SHACL validation reports for people who do not read SHACL.
 
 Validation reads the asserted triples with the ontology merged in (so ``sh:targetClass``
-and ``sh:class`` see the class hierarchy) but without OWL RL: inference hides errors
-(a State wrongly given as a meeting participant would be inferred to be a Person).
-One report is built once and rendered as text, Turtle or JSON.
+and ``sh:class`` see the class hierarchy) but never the OWL RL closure: inference hides
+errors (a State wrongly given as a meeting participant would be inferred to be a Person).
+The engines (:mod:`kg.shacl_fast`, pyshacl) give results; this module turns them into a
+report with labels beside IRIs and the file and line where each focus node is written,
+built once and rendered as text, Turtle or JSON.
 """
 
 from __future__ import annotations
@@ -12,15 +14,13 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from rdflib import BNode, Graph, URIRef
-from rdflib.namespace import RDFS, SH
-
-from kg.load import Sources
-from kg.namespaces import compact
+from kg.namespaces import RDFS_LABEL, compact
 
 FORMATS = ("text", "turtle", "json")
 _IRI = re.compile(r"https?://[^\s<>\"'(),]+[^\s<>\"'(),.]")
+_SH = "http://www.w3.org/ns/shacl#"
 
 
 @dataclass
@@ -42,11 +42,14 @@ class Violation:
 class Report:
     conforms: bool
     violations: list[Violation]
-    graph: Graph
+
+    @classmethod
+    def from_dicts(cls, results: list[dict[str, Any]]) -> Report:
+        return cls(conforms=not results, violations=[Violation(**r) for r in results])
 
     def render(self, fmt: str = "text") -> str:
         if fmt == "turtle":
-            return self.graph.serialize(format="turtle")
+            return self._turtle()
         if fmt == "json":
             doc = {"conforms": self.conforms, "results": [asdict(v) for v in self.violations]}
             return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -70,92 +73,118 @@ class Report:
             lines.append("")
         return "\n".join(lines)
 
+    def _turtle(self) -> str:
+        """A standard ``sh:ValidationReport`` (IRIs expanded back from their CURIEs)."""
+        from rdflib import BNode, Graph, Literal, URIRef
+        from rdflib.namespace import RDF, SH
 
-def validate(sources: Sources) -> Report:
-    """Validate the asserted data of *sources* against its shapes."""
-    from pyshacl import validate as shacl_validate
+        from kg.namespaces import PREFIXES, expand
 
-    data = sources.merged(with_ontology=False)
-    conforms, report_graph, _ = shacl_validate(
-        data,
-        shacl_graph=sources.shapes,
-        ont_graph=sources.ontology,
-        inference="none",
-        advanced=True,
-        allow_warnings=True,
-    )
-    labels = sources.merged()
-    violations = [
-        _violation(report_graph, result, labels, sources)
-        for result in report_graph.subjects(SH.resultSeverity, None)
-    ]
-    violations.sort(key=lambda v: (v.files, v.focus, v.path or "", v.message))
-    return Report(conforms=bool(conforms), violations=violations, graph=report_graph)
+        def node(text: str | None):
+            if text is None:
+                return None
+            if text.startswith("<") and text.endswith(">"):
+                return URIRef(text[1:-1])
+            iri = expand(text) if ":" in text and not text.startswith("_:") else None
+            return URIRef(iri) if iri else Literal(text)
 
-
-def _violation(report: Graph, result, labels: Graph, sources: Sources) -> Violation:
-    def one(pred):
-        return report.value(result, pred)
-
-    focus = one(SH.focusNode)
-    path = one(SH.resultPath)
-    value = one(SH.value)
-    message = one(SH.resultMessage)
-    shape = one(SH.sourceShape)
-    shape_shown = _show(shape)
-    if isinstance(shape, BNode):  # a property shape: name it by its node shape and path
-        parent = sources.shapes.value(None, SH.property, shape)
-        shape_path = sources.shapes.value(shape, SH.path)
-        shape_shown = f"{_show(parent)} on {_show(shape_path)}" if parent else "a property shape"
-    label = labels.value(focus, RDFS.label) if focus is not None else None
-    return Violation(
-        severity=_local(one(SH.resultSeverity)),
-        focus=_show(focus),
-        focus_label=str(label) if label is not None else None,
-        path=_show(path) if path is not None else None,
-        value=_show(value) if value is not None else None,
-        message=_IRI.sub(lambda m: compact(m.group(0)), str(message))
-        if message is not None
-        else "(the shape gives no message)",
-        component=_local(one(SH.sourceConstraintComponent)),
-        shape=shape_shown,
-        files=_where(focus, sources),
-    )
+        graph = Graph()
+        for prefix, ns in PREFIXES.items():
+            graph.bind(prefix, ns)
+        report = BNode()
+        graph.add((report, RDF.type, SH.ValidationReport))
+        graph.add((report, SH.conforms, Literal(self.conforms)))
+        for v in self.violations:
+            result = BNode()
+            graph.add((report, SH.result, result))
+            graph.add((result, RDF.type, SH.ValidationResult))
+            graph.add((result, SH.resultSeverity, URIRef(_SH + v.severity)))
+            graph.add((result, SH.focusNode, node(v.focus)))
+            graph.add((result, SH.resultMessage, Literal(v.message)))
+            graph.add((result, SH.sourceConstraintComponent, URIRef(_SH + v.component)))
+            if v.path and not v.path.startswith("^"):
+                graph.add((result, SH.resultPath, node(v.path)))
+            if v.value:
+                graph.add((result, SH.value, node(v.value)))
+        return graph.serialize(format="turtle")
 
 
-def _show(node) -> str:
-    if isinstance(node, URIRef):
-        return compact(str(node))
-    return node.n3() if node is not None else ""
+def violation_dicts(results, store, graphs, project, shown: dict[str, str]) -> list[dict]:
+    """Engine results (N-Triples strings) as :class:`Violation` dicts, with labels and
+    ``file:line`` locations; sorted by file, focus, path and message."""
+    import pyoxigraph as ox
+
+    focus_nodes = {r.focus for r in results}
+    labels: dict[str, str] = {}
+    where: dict[str, list[str]] = {}
+    # Oxigraph binds only projected variables (SEP-0007): ?f is projected, never spliced.
+    label_query = f"SELECT ?f ?l WHERE {{ ?f <{RDFS_LABEL}> ?l }} LIMIT 1"
+    graph_query = "SELECT DISTINCT ?f ?g WHERE { GRAPH ?g { ?f ?p ?o } }"
+    for focus in focus_nodes:
+        if not focus.startswith("<"):
+            continue
+        term = ox.NamedNode(focus[1:-1])
+        for row in store.query(
+            label_query, default_graph=graphs, substitutions={ox.Variable("f"): term}
+        ):
+            labels[focus] = row[1].value
+        rows = store.query(graph_query, named_graphs=graphs, substitutions={ox.Variable("f"): term})
+        where[focus] = [row[1].value for row in rows if row[1].value in shown]
+    lines = _locate(project, shown, where)
+    out = []
+    for r in results:
+        files = sorted(
+            f"{shown[g]}:{lines[(g, r.focus)]}" if (g, r.focus) in lines else shown[g]
+            for g in where.get(r.focus, [])
+        )
+        out.append(
+            asdict(
+                Violation(
+                    severity=_local(r.severity),
+                    focus=_show(r.focus),
+                    focus_label=labels.get(r.focus),
+                    path=_show(r.path) if r.path else None,
+                    value=_show(r.value) if r.value else None,
+                    message=_IRI.sub(lambda m: compact(m.group(0)), r.message),
+                    component=_local(r.component),
+                    shape=" on ".join(_show(p) for p in r.shape.split(" ")),
+                    files=files,
+                )
+            )
+        )
+    out.sort(key=lambda v: (v["files"], v["focus"], v["path"] or "", v["message"]))
+    return out
 
 
-def _local(node) -> str:
-    text = str(node or "")
-    return re.split(r"[#/]", text)[-1]
-
-
-def _where(node, sources: Sources) -> list[str]:
-    """``file:line`` of every source file that describes *node*."""
-    found = []
-    for name, graph in sources.graphs.items():
-        if (node, None, None) in graph:
-            path = sources.files[name]
-            line = _line_of(path, node)
-            shown = sources.shown.get(name, str(path))
-            found.append(f"{shown}:{line}" if line else shown)
+def _locate(project, shown: dict[str, str], where: dict[str, list[str]]) -> dict:
+    """Line of each focus node's first statement in each file: one pass per file."""
+    wanted: dict[str, dict[str, str]] = {}
+    for focus, graphs in where.items():
+        iri = focus[1:-1]
+        for g in graphs:
+            needles = wanted.setdefault(g, {})
+            needles[focus] = focus
+            needles[compact(iri)] = focus
+            if iri == g:
+                needles["<>"] = focus
+    found: dict[tuple[str, str], int] = {}
+    for g, needles in wanted.items():
+        path = project.root / shown[g].split(", ")[0]
+        with Path(path).open(encoding="utf-8") as handle:
+            for number, text in enumerate(handle, 1):
+                first = text.lstrip().split(None, 1)
+                if first and first[0] in needles and (g, needles[first[0]]) not in found:
+                    found[(g, needles[first[0]])] = number
     return found
 
 
-def _line_of(path: Path, node) -> int | None:
-    """The first line where *node* starts a statement, for a clickable location."""
-    if not isinstance(node, URIRef):
-        return None
-    needles = [f"<{node}>", compact(str(node))]
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        stripped = text.lstrip()
-        if any(
-            stripped.startswith(n) and stripped[len(n) : len(n) + 1] in (" ", "\t", "")
-            for n in needles
-        ):
-            return number
-    return None
+def _show(term: str) -> str:
+    if term.startswith("^"):
+        return "^" + _show(term[1:])
+    if term.startswith("<") and term.endswith(">"):
+        return compact(term[1:-1])
+    return term
+
+
+def _local(iri: str) -> str:
+    return re.split(r"[#/]", iri.strip("<>"))[-1]

@@ -1,0 +1,245 @@
+"""The stages of a build over an Oxigraph store: load, validate, reason.
+
+Each stage uses the fast engine when it can (Oxigraph's parser; SHACL compiled to SPARQL;
+OWL RL rules compiled from the ontology) and the reference engine (pyshacl, owlrl) when
+the fast one declines a construct, so answers are always the reference's answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import InputError
+from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH, compact
+from kg.project import Project
+
+Progress = Callable[[str, int, int], None]
+_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_POSITION = re.compile(r"line (\d+)")
+_BULK_FROM = 4 << 20  # bytes
+
+
+def source_files(project: Project, paths: Iterable[Path] | None = None) -> dict[str, Path]:
+    """Named graph IRI -> file, checking names are usable and unique."""
+    files: dict[str, Path] = {}
+    for path in paths if paths is not None else project.data_files():
+        shown = project.relative(path)
+        if not _STEM.match(path.stem):
+            raise InputError(
+                "a source file name may hold only letters, digits, '.', '_' and '-', because "
+                "it becomes the IRI of the source; rename the file.",
+                path=shown,
+            )
+        name = project.base + path.stem
+        if name in files:
+            raise InputError(
+                f"two files share the stem {path.stem!r} (the other is "
+                f"{project.relative(files[name])}); rename one.",
+                path=shown,
+            )
+        files[name] = path
+    return files
+
+
+def load_into(
+    store: ox.Store,
+    project: Project,
+    progress: Progress,
+    paths: Iterable[Path] | None = None,
+) -> dict[str, str]:
+    """Parse ontology and sources into their named graphs; return graph -> shown path."""
+    files = {ONTOLOGY_GRAPH: list(project.ontology)}
+    for name, path in source_files(project, paths).items():
+        files[name] = [path]
+    total = sum(p.stat().st_size for ps in files.values() for p in ps if p.exists())
+    done = 0
+    graphs: dict[str, str] = {}
+    for name, paths_ in files.items():
+        for path in paths_:
+            _parse(store, path, name, project)
+            done += path.stat().st_size
+            progress("parse", done, total)
+        graphs[name] = ", ".join(project.relative(p) for p in paths_)
+        if name != ONTOLOGY_GRAPH:
+            _check_self_description(store, name, graphs[name])
+    return graphs
+
+
+def make_union(store: ox.Store, graphs: Iterable[str]) -> ox.NamedNode:
+    """Copy *graphs* into the union graph; the store keeps quads as a set, so a triple
+    stated by several sources is held once there."""
+    union = ox.NamedNode(UNION_GRAPH)
+    store.bulk_extend(
+        ox.Quad(q.subject, q.predicate, q.object, union)
+        for g in graphs
+        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))
+    )
+    return union
+
+
+def _parse(store: ox.Store, path: Path, graph: str, project: Project) -> None:
+    shown = project.relative(path)
+    if not path.is_file():
+        raise InputError("file not found; check the path in kg.toml.", path=shown)
+    # The bulk loader pays a fixed cost per call (threads, batches): worth it on big files.
+    load = store.bulk_load if path.stat().st_size > _BULK_FROM else store.load
+    try:
+        load(
+            path=str(path),
+            format=ox.RdfFormat.TURTLE,
+            base_iri=graph if graph != ONTOLOGY_GRAPH else path.resolve().as_uri(),
+            to_graph=ox.NamedNode(graph),
+        )
+    except SyntaxError as exc:
+        match = _POSITION.search(str(exc))
+        why = str(exc).split(": ", 1)[-1]
+        raise InputError(
+            f"Turtle syntax error: {why}. Fix the statement on this line "
+            "(often a missing '.', ';' or a prefix that is not declared).",
+            path=shown,
+            line=int(match.group(1)) if match else None,
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read it: {exc}", path=shown) from None
+
+
+def _check_self_description(store: ox.Store, name: str, shown: str) -> None:
+    node = ox.NamedNode(name)
+    if not any(store.quads_for_pattern(node, ox.NamedNode(_RDF_TYPE), None, node)):
+        stem = name.rsplit("/", 1)[-1]
+        raise InputError(
+            f"this file holds the facts of the source <{name}> but does not describe it; "
+            f"add e.g. '<> a kg:NewsArticle ; kg:title \"...\" ; kg:url <...> .' "
+            f"(in this file <> is ex:{stem})",
+            path=shown,
+        )
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+# -- validation --------------------------------------------------------------------------
+
+
+def validate_store(store: ox.Store, project: Project, graphs: dict[str, str]) -> tuple[list, str]:
+    """SHACL results (as :class:`kg.validate.Violation` dicts) and the engine that found them."""
+    from kg.validate import violation_dicts
+
+    shapes = _shapes(project)
+    names = [ox.NamedNode(g) for g in graphs]
+    union = [ox.NamedNode(UNION_GRAPH)]
+    try:
+        from kg import shacl_fast
+
+        checks = shacl_fast.compile_shapes(shapes)
+        results = shacl_fast.validate_store(store, checks, graphs=union)
+        engine = "shacl-sparql (oxigraph)"
+    except (ImportError, InputError):
+        results = _pyshacl_results(store, shapes, names, project)
+        engine = "pyshacl (reference)"
+    return violation_dicts(results, store, names, project, graphs), engine
+
+
+def _shapes(project: Project):
+    from rdflib import Graph
+
+    from kg.load import parse_turtle
+
+    shapes = Graph()
+    for path in project.shapes:
+        shapes += parse_turtle(path, shown_as=project.relative(path))
+    return shapes
+
+
+def _pyshacl_results(store: ox.Store, shapes, names, project: Project) -> list:
+    from pyshacl import validate
+
+    from kg.shacl_fast import results_from_pyshacl
+
+    data = to_rdflib(store, [n for n in names if n.value != ONTOLOGY_GRAPH])
+    ontology = to_rdflib(store, [ox.NamedNode(ONTOLOGY_GRAPH)])
+    _, report, _ = validate(
+        data,
+        shacl_graph=shapes,
+        ont_graph=ontology,
+        inference="none",
+        advanced=True,
+        allow_warnings=True,
+    )
+    return results_from_pyshacl(report, shapes)
+
+
+def to_rdflib(store: ox.Store, graphs: list[ox.NamedNode]):
+    """The union of *graphs* as an rdflib Graph (for the reference engines)."""
+    from rdflib import Graph
+
+    data = b"".join(
+        ox.serialize(
+            (
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in store.quads_for_pattern(None, None, None, g)
+            ),
+            format=ox.RdfFormat.N_TRIPLES,
+        )
+        or b""
+        for g in graphs
+    )
+    graph = Graph()
+    graph.parse(data=data.decode("utf-8"), format="nt")
+    return graph
+
+
+# -- reasoning ---------------------------------------------------------------------------
+
+
+def reason_into(
+    store: ox.Store, project: Project, graphs: dict[str, str], progress: Progress
+) -> tuple[int, str]:
+    """Write the OWL RL inferences into the inferred graph; return (count, engine)."""
+    target = ox.NamedNode(INFERRED_GRAPH)
+    asserted = [ox.NamedNode(UNION_GRAPH)]
+    ontology = to_rdflib(store, [ox.NamedNode(ONTOLOGY_GRAPH)])
+    try:
+        from kg import reason_fast
+
+        rules = reason_fast.compile_rules(ontology)
+        count = reason_fast.materialise(
+            store,
+            rules,
+            asserted=asserted,
+            target=target,
+            progress=lambda stage, n: progress("reason", n, 0),
+        )
+        return count, "compiled OWL RL rules"
+    except ImportError:
+        from kg.reason import owl_rl_inferences
+
+        inferred = owl_rl_inferences(to_rdflib(store, asserted))
+        store.bulk_extend(ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in inferred)
+        return len(inferred), "owlrl (reference)"
+
+
+def _ox(node):
+    from rdflib import BNode, Literal, URIRef
+
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    assert isinstance(node, Literal)
+    if node.language:
+        return ox.Literal(str(node), language=node.language)
+    if node.datatype:
+        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+    return ox.Literal(str(node))
+
+
+def shown(term: str) -> str:
+    """An N-Triples term as people read it: CURIE for IRIs."""
+    if term.startswith("<") and term.endswith(">"):
+        return compact(term[1:-1])
+    return term

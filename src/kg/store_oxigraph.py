@@ -1,0 +1,138 @@
+"""The compiled engine: an Oxigraph store on disk, opened read-only for queries.
+
+``kg build`` writes it (see :mod:`kg.build`); this module only reads it. Parameters go
+to Oxigraph as ``substitutions`` (bound terms, never text), views are chosen with
+``default_graph``/``named_graphs``, so the asserted and inferred views share one store.
+Importing this module costs pyoxigraph alone: no rdflib.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import InputError
+from kg.results import Result
+from kg.sparql_text import project_variables
+from kg.store import refuse_updates
+from kg.terms import Term
+
+RDF_FORMATS = {
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "turtle": ox.RdfFormat.TURTLE,
+}
+
+
+class OxigraphStore:
+    """A built store. *graphs* names them: ``named`` (one per source, and the ontology),
+    ``union`` (their set union: the asserted view's default graph, so that a triple stated
+    by two sources is one triple, as in an RDF merge) and ``inferred``."""
+
+    def __init__(self, store: ox.Store, graphs: dict):
+        self._store = store
+        self._named = [ox.NamedNode(g) for g in graphs["named"]]
+        self._union = [ox.NamedNode(graphs["union"])]
+        self._inferred = [ox.NamedNode(graphs["inferred"])]
+
+    @classmethod
+    def open(cls, path: Path, graphs: dict) -> OxigraphStore:
+        return cls(ox.Store.read_only(str(path)), graphs)
+
+    @property
+    def raw(self) -> ox.Store:
+        return self._store
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        bindings: Mapping[str, Term] | None = None,
+        inferred: bool = True,
+        prefixes: Mapping[str, str] | None = None,
+    ) -> Result:
+        refuse_updates(sparql)
+        default = self._union + (self._inferred if inferred else [])
+        named = self._named + (self._inferred if inferred else [])
+        hidden = sorted(bindings or {})
+        if hidden:  # Oxigraph binds projected variables only: project them, hide them
+            sparql = project_variables(sparql, hidden)
+        try:
+            res = self._store.query(
+                sparql,
+                default_graph=default,
+                named_graphs=named,
+                substitutions={ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()},
+                prefixes=dict(prefixes) if prefixes else None,
+            )
+        except SyntaxError as exc:
+            raise InputError(_syntax_message(str(exc))) from None
+        if isinstance(res, ox.QueryBoolean):
+            return Result(boolean=bool(res))
+        if isinstance(res, ox.QueryTriples):
+            return Result(
+                triples=[(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in res]
+            )
+        names = [v.value for v in res.variables]
+        keep = [i for i, n in enumerate(names) if n not in hidden]
+        rows = [tuple(from_ox(sol[i]) for i in keep) for sol in res]
+        return Result(vars=[names[i] for i in keep], rows=rows)
+
+    def graph_names(self) -> list[str]:
+        return [g.value for g in self._named + self._inferred]
+
+    def count(self, graph: str | None = None) -> int:
+        """Triples in *graph*, or in the whole graph (asserted union plus inferred)."""
+        graphs = [ox.NamedNode(graph)] if graph else self._union + self._inferred
+        res = self._store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=graphs)
+        return int(next(iter(res))[0].value)
+
+    def dump(self, fmt: str, graphs: list[str]) -> str:
+        """Quads of *graphs* (named graphs kept) in N-Quads/TriG, or their union as triples."""
+        out = bytearray()
+        quads = (
+            q
+            for g in graphs
+            for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(g))
+        )
+        if fmt in ("nquads", "trig"):
+            out += ox.serialize(quads, format=RDF_FORMATS[fmt]) or b""
+        else:
+            triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+            out += ox.serialize(triples, format=RDF_FORMATS[fmt]) or b""
+        return out.decode("utf-8")
+
+
+def _syntax_message(text: str) -> str:
+    """Oxigraph's 'error at 3:14: expected ...' as a sentence naming line and column."""
+    match = re.match(r"error at (\d+):(\d+): (.*)", text, re.S)
+    if match:
+        line, col, why = match.groups()
+        return f"SPARQL syntax error at line {line}, column {col}: {why}. Check the query text."
+    return f"SPARQL syntax error: {text}. Check the query text."
+
+
+def to_ox(term: Term):
+    if term.kind == "uri":
+        return ox.NamedNode(term.value)
+    if term.kind == "bnode":
+        return ox.BlankNode(term.value)
+    if term.lang:
+        return ox.Literal(term.value, language=term.lang)
+    if term.datatype:
+        return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
+    return ox.Literal(term.value)
+
+
+def from_ox(node) -> Term | None:
+    if node is None:
+        return None
+    if isinstance(node, ox.NamedNode):
+        return Term.iri(node.value)
+    if isinstance(node, ox.BlankNode):
+        return Term("bnode", node.value)
+    return Term.literal(node.value, node.datatype.value, node.language)
