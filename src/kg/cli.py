@@ -70,7 +70,7 @@ class _Progress:
         self.bars: dict[str, tuple[object, int]] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if total < self.min_total:
+        if total < self.min_total or not sys.stderr.isatty():
             return
         if stage not in self.bars:
             bar = click.progressbar(length=total, label=f"{stage:9}", file=sys.stderr)
@@ -235,7 +235,9 @@ def generate(triples: int, seed: int, violations: float, output: Path | None):
     from kg.generate import generate as write_graph
 
     buffer = io.StringIO()
-    bar = click.progressbar(length=triples, label="generate", file=sys.stderr)
+    bar = click.progressbar(
+        length=triples, label="generate", file=sys.stderr, hidden=not sys.stderr.isatty()
+    )
     seen = [0]
 
     def progress(n: int) -> None:
@@ -255,8 +257,8 @@ def generate(triples: int, seed: int, violations: float, output: Path | None):
     click.echo(
         f"{stats.triples:,} triples, {stats.violations} injected violation(s)"
         + (
-            f" ({', '.join(f'{k} {v}' for k, v in sorted(stats.by_kind.items()))})"
-            if stats.by_kind
+            f" ({', '.join(f'{k} {v}' for k, v in sorted(stats.by_kind.items()) if v)})"
+            if stats.violations
             else ""
         ),
         err=True,

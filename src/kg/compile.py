@@ -69,16 +69,36 @@ def load_into(
     return graphs
 
 
-def make_union(store: ox.Store, graphs: Iterable[str]) -> ox.NamedNode:
-    """Copy *graphs* into the union graph; the store keeps quads as a set, so a triple
-    stated by several sources is held once there."""
-    union = ox.NamedNode(UNION_GRAPH)
-    store.bulk_extend(
-        ox.Quad(q.subject, q.predicate, q.object, union)
-        for g in graphs
-        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))
+def make_union(store: ox.Store, graphs: Iterable[str]) -> list[ox.NamedNode]:
+    """The graphs whose bag union is the set union of *graphs* (an RDF merge).
+
+    Oxigraph's union of several default graphs keeps duplicates, so when two sources
+    state the same triple, kg copies the graphs into one union graph (a store is a set of
+    quads: the copy is the merge). When no triple is stated twice, which is the case of
+    large single-source inputs, the graphs themselves are the union and nothing is copied.
+    """
+    names = [ox.NamedNode(g) for g in graphs]
+    total = sum(_count(store, g) for g in graphs)
+    distinct = int(
+        next(
+            iter(
+                store.query(
+                    "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }",
+                    default_graph=names,
+                )
+            )
+        )[0].value
     )
-    return union
+    if distinct == total:
+        return names
+    for g in graphs:  # runs inside Oxigraph, not in Python
+        store.update(f"ADD <{g}> TO <{UNION_GRAPH}>")
+    return [ox.NamedNode(UNION_GRAPH)]
+
+
+def _count(store: ox.Store, graph: str) -> int:
+    rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return int(next(iter(rows))[0].value)
 
 
 def _parse(store: ox.Store, path: Path, graph: str, project: Project) -> None:
@@ -125,13 +145,15 @@ _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 # -- validation --------------------------------------------------------------------------
 
 
-def validate_store(store: ox.Store, project: Project, graphs: dict[str, str]) -> tuple[list, str]:
-    """SHACL results (as :class:`kg.validate.Violation` dicts) and the engine that found them."""
+def validate_store(
+    store: ox.Store, project: Project, graphs: dict[str, str], union: list[ox.NamedNode]
+) -> tuple[list, str]:
+    """SHACL results (as :class:`kg.validate.Violation` dicts) and the engine that found
+    them; *union* are the graphs whose union is the asserted data (see make_union)."""
     from kg.validate import violation_dicts
 
     shapes = _shapes(project)
     names = [ox.NamedNode(g) for g in graphs]
-    union = [ox.NamedNode(UNION_GRAPH)]
     try:
         from kg import shacl_fast
 
@@ -196,12 +218,10 @@ def to_rdflib(store: ox.Store, graphs: list[ox.NamedNode]):
 # -- reasoning ---------------------------------------------------------------------------
 
 
-def reason_into(
-    store: ox.Store, project: Project, graphs: dict[str, str], progress: Progress
-) -> tuple[int, str]:
+def reason_into(store: ox.Store, union: list[ox.NamedNode], progress: Progress) -> tuple[int, str]:
     """Write the OWL RL inferences into the inferred graph; return (count, engine)."""
     target = ox.NamedNode(INFERRED_GRAPH)
-    asserted = [ox.NamedNode(UNION_GRAPH)]
+    asserted = union
     ontology = to_rdflib(store, [ox.NamedNode(ONTOLOGY_GRAPH)])
     try:
         from kg import reason_fast

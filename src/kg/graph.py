@@ -93,8 +93,8 @@ class KnowledgeGraph:
         store = ox.Store()
         files = _expand_paths(paths) if paths is not None else None
         graphs = load_into(store, self.project, lambda *a: None, files)
-        make_union(store, graphs)
-        results, _ = validate_store(store, self.project, graphs)
+        union = make_union(store, graphs)
+        results, _ = validate_store(store, self.project, graphs, union)
         return Report.from_dicts(results)
 
     # -- the store -----------------------------------------------------------------------
@@ -116,7 +116,7 @@ class KnowledgeGraph:
             self.warnings.append(f"{exc} Answering from the last good build.")
         path = current_store(self.project)
         self.manifest = read_manifest(path)
-        return OxigraphStore.open(path, self.manifest["graphs"])
+        return OxigraphStore.open(path / "store", self.manifest["graphs"])
 
     # -- asking --------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from the working directory, as git does, so ``kg`` works from any sub-folder.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +61,16 @@ class Project:
             return tuple(root / v for v in value)
 
         context = cfg.get("context")
+        base = cfg.get("base", cls.base)
+        if not re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+[/#]", str(base)):
+            raise InputError(
+                f"base = {base!r} is not an http(s) IRI ending in '/' or '#'; fix it.",
+                path=str(path),
+            )
         return cls(
             root=root,
             name=cfg.get("name", root.name),
-            base=cfg.get("base", cls.base),
+            base=base,
             ontology=paths("ontology", ["ontology/kg.ttl"]),
             shapes=paths("shapes", ["ontology/shapes.ttl"]),
             data_dirs=paths("data", ["data"]),

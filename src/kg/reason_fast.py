@@ -3,31 +3,25 @@
 Why: owlrl applies every rule to every triple in every cycle, in Python: 84 s at 100k
 triples, hours at 1M. kg's ontology uses few constructs, so the closure splits in two:
 
-* T-box: owlrl itself on the ontology alone (under a second). Its filtered output and the
-  rules read off the closed T-box make :class:`Rules`, a plain (picklable, JSON-able)
-  function of the ontology that kg can cache.
-* A-box: those rules applied to a pyoxigraph store as set algebra per predicate over
-  integer-interned terms: sub-properties, inverses (and symmetric properties) and property
-  chains (and transitive properties) to a semi-naive fixpoint; then domains, ranges and
-  superclasses in one pass; then owlrl's datatype rules and consistency checks (disjoint
-  classes, owl:Nothing, ill-typed literals), whose messages owlrl writes as
-  ``[] a err:ErrorMessage ; err:error "..."``. At 1M triples this takes seconds; SPARQL
-  updates inside Oxigraph took 27 s and the Rust reasoner ``reasonable`` 37 s with other
-  results (it misses the chains).
+* T-box: owlrl itself on the ontology alone (under a second). Its output and the rules read
+  off the closed T-box make :class:`Rules`, a plain, picklable, JSON-able value to cache.
+* A-box: those rules applied to a pyoxigraph store as set algebra per property over
+  integer-interned terms: sub-properties, inverses and chains to a semi-naive fixpoint, then
+  domains, ranges and superclasses in one pass, then owlrl's datatype rules and consistency
+  checks, whose messages owlrl writes as ``[] a err:ErrorMessage ; err:error "..."``. At 1M
+  triples: seconds, where SPARQL updates inside Oxigraph took 27 s and the Rust reasoner
+  ``reasonable`` 37 s with other results.
 
-owlrl reasons over generalised RDF and so does this: literal subjects and blank-node
-properties (``[ owl:inverseOf kg:holder ]`` in a chain) live on inside the fixpoint and are
-dropped only on output, as owl_rl_inferences drops them.
-
-Fallback: constructs not compiled here (functional properties, restrictions, owl:sameAs,
-keys...) or schema triples in the store other than the compiled ontology's make
-:func:`materialise` run owlrl itself on the store.
+Like owlrl, this reasons over generalised RDF: literal subjects and blank-node properties
+(``[ owl:inverseOf kg:holder ]`` in a chain) live on inside the fixpoint, dropped on output.
+Constructs not compiled here (functional properties, restrictions, owl:sameAs...) or schema
+triples in the store besides the compiled ontology's make :func:`materialise` run owlrl.
 
 Known differences, which the store makes unavoidable: rdflib tells ``"x"`` from
 ``"x"^^xsd:string`` and owlrl counts only the latter as a use of xsd:string, adding axioms
-such as ``xsd:anyURI owl:disjointWith xsd:string``; in RDF 1.1, and in Oxigraph, the two are
-one term, read here as plain (kg's data has none). Blank nodes in T-box inferences (none
-with kg's ontology) are fresh nodes, and messages naming a blank node use Oxigraph's label.
+such as ``xsd:anyURI owl:disjointWith xsd:string``; in RDF 1.1 and Oxigraph the two are one
+term, read here as plain. Blank nodes in T-box inferences (kg has none) are fresh nodes, and
+messages naming a blank node use Oxigraph's label.
 """
 
 from __future__ import annotations
@@ -108,7 +102,7 @@ def compile_rules(ontology: rdflib.Graph) -> Rules:
         inferred.remove((b, None, None))
     closed = ontology + inferred
     why: set[str] = {f"{p} in the ontology" for _, p, _ in closed if str(p) in UNSUPPORTED}
-    why |= {f"{o} in the ontology" for o in closed.objects(None, RDF.type) if o in UNSUPPORTED}
+    why |= {f"{o} in the ontology" for o in closed.objects(None, RDF.type) if str(o) in UNSUPPORTED}
     why |= {"owl:sameAs in the ontology" for s, o in closed.subject_objects(OWL.sameAs) if s != o}
 
     def name(t: rdflib.term.Node) -> str:
@@ -116,19 +110,18 @@ def compile_rules(ontology: rdflib.Graph) -> Rules:
             why.add(f"the literal {t} in a T-box position")
         return f"_:{t}" if isinstance(t, rdflib.BNode) else str(t)
 
-    def table(*preds: rdflib.URIRef, both: bool = False) -> dict[str, set[str]]:
-        out = defaultdict(set)
-        for pred in preds:
-            for s, o in closed.subject_objects(pred):
-                if s != o:
-                    out[name(s)].add(name(o))
-                    if both:
-                        out[name(o)].add(name(s))
+    def table(pred: rdflib.URIRef | None, mutual: rdflib.URIRef | None = None) -> dict:
+        out = defaultdict(set)  # pred one way, mutual both ways
+        for p, flip in ((pred, False), (mutual, True)):
+            for s, o in closed.subject_objects(p) if p else ():
+                out[name(s)].add(name(o))
+                if flip:
+                    out[name(o)].add(name(s))
         return out
 
-    sub_p = _closure(_merge(table(RDFS.subPropertyOf), table(OWL.equivalentProperty, both=True)))
-    sub_c = _closure(_merge(table(RDFS.subClassOf), table(OWL.equivalentClass, both=True)))
-    inv = table(OWL.inverseOf, both=True)
+    sub_p = _closure(table(RDFS.subPropertyOf, OWL.equivalentProperty))
+    sub_c = _closure(table(RDFS.subClassOf, OWL.equivalentClass))
+    inv = table(None, OWL.inverseOf)
     domains, ranges = table(RDFS.domain), table(RDFS.range)
     for p in closed.subjects(RDF.type, OWL.SymmetricProperty):
         inv[name(p)].add(name(p))
@@ -150,14 +143,14 @@ def compile_rules(ontology: rdflib.Graph) -> Rules:
 
     # A blank node that is only the inverse of p inside one chain is read as p reversed.
     used = Counter(c for chain in chains for c in chain[1:])
-    elsewhere = {*sub_p, *domains, *ranges} | {q for v in sub_p.values() for q in v}
+    elsewhere = {*sub_p, *domains, *ranges, *(q for v in sub_p.values() for q in v)}
+    elsewhere |= {chain[0] for chain in chains}
     for chain in chains:
         for k, c in enumerate(chain[1:], 1):
-            if c.startswith("_:") and len(inv.get(c, ())) == 1 and used[c] == 1:
-                if c not in elsewhere:
-                    (p,) = inv.pop(c)
-                    inv[p].discard(c)
-                    chain[k] = "^" + p
+            if c[:2] == "_:" and len(inv.get(c, ())) == used[c] == 1 and c not in elsewhere:
+                (p,) = inv.pop(c)
+                inv[p].discard(c)
+                chain[k] = "^" + p
     rules = Rules(
         tbox=_nt(inferred),
         tbox_errors=errors,
@@ -168,7 +161,7 @@ def compile_rules(ontology: rdflib.Graph) -> Rules:
         ranges={p: with_supers(c) for p, c in ranges.items()},
         superclasses={c: with_supers(d) for c, d in sub_c.items() if with_supers(d)},
         disjoint=disjoint,
-        signature=dict(Counter(_key(t) for t in _triggers(ontology))),
+        signature=dict(Counter(_key(t) for t in ontology if _is_trigger(t))),
     )
     props = {*rules.superproperties, *rules.inverses, *rules.domains, *rules.ranges}
     props |= {c.lstrip("^") for step in rules.chains for c in step}
@@ -179,14 +172,6 @@ def compile_rules(ontology: rdflib.Graph) -> Rules:
     why |= {f"the class {c}" for c in classes if c in TRIGGER_TYPES or c.startswith("_:")}
     rules.unsupported = sorted(why)
     return rules
-
-
-def _merge(*tables: dict[str, set[str]]) -> dict[str, set[str]]:
-    out = defaultdict(set)
-    for t in tables:
-        for k, v in t.items():
-            out[k] |= v
-    return out
 
 
 def _closure(edges: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -222,27 +207,23 @@ def _nt(graph: rdflib.Graph) -> str:
         return graph.serialize(format="nt", encoding="utf-8").decode()
 
 
-def _triggers(graph: rdflib.Graph) -> Iterator[tuple]:
-    for s, p, o in graph:
-        if str(p) in TRIGGERS or (p == RDF.type and str(o) in TRIGGER_TYPES):
-            yield s, p, o
+def _is_trigger(triple: tuple) -> bool:
+    _, p, o = triple
+    return str(p) in TRIGGERS or (p == RDF.type and isinstance(o, rdflib.URIRef)
+                                  and str(o) in TRIGGER_TYPES)  # fmt: skip
 
 
 def _key(triple: Iterable) -> str:
     """A triple as text, blank nodes blinded, the same for rdflib and pyoxigraph terms."""
-    parts = []
+    out = []
     for t in triple:
         if isinstance(t, rdflib.BNode | ox.BlankNode):
-            parts.append("_")
-        elif isinstance(t, rdflib.Literal | ox.Literal):
-            rd = isinstance(t, rdflib.Literal)
-            dt = str(t.datatype or "") if rd else t.datatype.value
-            plain = dt in ("", _XSD + "string")
-            tail = f"@{t.language.lower()}" if t.language else "" if plain else dt
-            parts.append(f'"{t if rd else t.value}"{tail}')
-        else:
-            parts.append(f"<{t if isinstance(t, rdflib.URIRef) else t.value}>")
-    return " ".join(parts)
+            out.append("_")
+        else:  # via pyoxigraph, so that "x" and "x"^^xsd:string are one
+            out.append(
+                _to_rdflib(t if isinstance(t, ox.NamedNode | ox.Literal) else _to_ox(t)).n3()
+            )
+    return " ".join(out)
 
 
 def materialise(
@@ -267,23 +248,24 @@ def materialise(
             facts = _Facts(store, asserted, report)
             if facts.signature() != rules.signature:
                 why.append("the store's schema triples are not those of the compiled ontology")
-        if why:
+        if why:  # owlrl makes cycles: collect them
             report("fallback to owlrl: " + "; ".join(why), 0)
+            if collecting:
+                gc.enable()
         triples = _reference(store, asserted) if why else facts.infer(rules, report)
-        written = 0
+        quads = [0]
 
-        def quads() -> Iterator[ox.Quad]:
-            nonlocal written
+        def counted() -> Iterator[ox.Quad]:
             for s, p, o in triples:
-                written += 1
+                quads[0] += 1
                 yield ox.Quad(s, p, o, target)
 
-        store.bulk_extend(quads())
+        store.bulk_extend(counted())
     finally:
         if collecting:
             gc.enable()
-    report("written", written)
-    return written
+    report("written", quads[0])
+    return quads[0]
 
 
 class _Facts:
@@ -308,13 +290,15 @@ class _Facts:
         self.terms: list = list(ids)
         self.literals = {i for i, t in enumerate(self.terms) if isinstance(t, ox.Literal)}
 
-    def id(self, name: str | ox.NamedNode) -> int:
-        """The id of an IRI, or of an internal ``_:`` property of the rules (term None)."""
-        internal = isinstance(name, str) and name.startswith("_:")
-        key = ("rule", name) if internal else ox.NamedNode(name) if isinstance(name, str) else name
-        if (i := self.ids.get(key)) is None:
-            i = self.ids[key] = len(self.terms)
-            self.terms.append(None if internal else key)
+    def id(self, term: str | ox.NamedNode | ox.BlankNode | ox.Literal) -> int:
+        """The id of a term or IRI, or of an internal ``_:`` property of the rules."""
+        if isinstance(term, str):
+            term = ("rule", term) if term.startswith("_:") else ox.NamedNode(term)
+        if (i := self.ids.get(term)) is None:
+            i = self.ids[term] = len(self.terms)
+            self.terms.append(None if isinstance(term, tuple) else term)
+            if isinstance(term, ox.Literal):
+                self.literals.add(i)
         return i
 
     def signature(self) -> dict[str, int]:
@@ -329,38 +313,39 @@ class _Facts:
 
     def infer(self, rules: Rules, report: Progress) -> Iterator[tuple]:
         """Everything OWL RL adds, as triples of pyoxigraph terms."""
-        der = self._properties(rules, report)
+        der: dict[int, Pairs] = defaultdict(set)  # derived pairs by property
+        extra: dict[int, set[int]] = defaultdict(set)  # derived members by class
         found, dt_pairs, errors = self._datatypes()
+        for c, xs in found.items():
+            extra[c] |= xs
         for left, right in dt_pairs:
             der[self.id(_OWL + "disjointWith")].add((self.id(left), self.id(right)))
-        extra = self._types(rules, der, found)
+        for t in ox.parse(rules.tbox, format=ox.RdfFormat.N_TRIPLES):  # the T-box part
+            s, p, o = map(self.id, (t.subject, t.predicate, t.object))
+            if p:
+                der[p].add((s, o))
+            else:
+                extra[o].add(s)
+        self._properties(rules, der, report)
+        self._types(rules, der, extra)
         report("types", sum(map(len, extra.values())))
         errors |= self._checks([*rules.disjoint, *map(list, dt_pairs)], extra)
-        terms, lits, rel, types = self.terms, self.literals, self.rel, self.types
+        terms, lits, noise = self.terms, self.literals, {self.id(c) for c in _NOISE}
         for p, pairs in der.items():
             if terms[p] is not None:
-                pairs -= rel.get(p, set())
                 yield from ((terms[s], terms[p], terms[o]) for s, o in pairs if s not in lits)
-        noise = {self.id(c) for c in _NOISE}
         for c, xs in extra.items():
             if c not in noise:
                 yield from ((terms[x], terms[0], terms[c]) for x in xs if x not in lits)
-        for t in ox.parse(rules.tbox, format=ox.RdfFormat.N_TRIPLES):
-            s, p, o = (self.ids.get(x, -1) for x in (t.subject, t.predicate, t.object))
-            if p == 0:
-                seen = s in types.get(o, ()) or s in extra.get(o, ())
-            else:
-                seen = (s, o) in rel.get(p, ()) or (s, o) in der.get(p, ())
-            if not seen:
-                yield t.subject, t.predicate, t.object
         error_type, error = ox.NamedNode(ERR + "ErrorMessage"), ox.NamedNode(ERR + "error")
         for message in sorted(errors | set(rules.tbox_errors)):
             node = ox.BlankNode()
             yield node, terms[0], error_type
             yield node, error, ox.Literal(message)
 
-    def _properties(self, rules: Rules, report: Progress) -> dict[int, Pairs]:
-        """prp-spo1/2, prp-eqp, prp-inv, prp-symp, prp-trp to a fixpoint, semi-naively."""
+    def _properties(self, rules: Rules, der: dict[int, Pairs], report: Progress) -> None:
+        """prp-spo1/2, prp-eqp, prp-inv, prp-symp, prp-trp to a fixpoint, semi-naively,
+        from the asserted pairs and the derived ones in *der*, which it extends."""
         i, rel = self.id, self.rel
         sup = defaultdict(list, {i(p): [*map(i, q)] for p, q in rules.superproperties.items()})
         inv = defaultdict(list, {i(p): [*map(i, q)] for p, q in rules.inverses.items()})
@@ -372,23 +357,20 @@ class _Facts:
                 continue
             chains.append((i(result), a, ra, *rest[0]))
             # a's pairs (x, y) by y, b's pairs (y, z) by y; reversed pairs swap the side
-            index.setdefault((a, int(not ra)), {})
-            index.setdefault((rest[0][0], int(rest[0][1])), {})
+            index.setdefault((a, int(not ra)), defaultdict(list))
+            index.setdefault((rest[0][0], int(rest[0][1])), defaultdict(list))
 
         def add_to_index(p: int, pairs: Iterable[tuple[int, int]]) -> None:
             for by_object in (0, 1):
                 if (idx := index.get((p, by_object))) is not None:
                     for s, o in pairs:
-                        k, v = (o, s) if by_object else (s, o)
-                        if (vs := idx.get(k)) is None:
-                            idx[k] = [v]
-                        else:
-                            vs.append(v)
+                        idx[o if by_object else s].append(s if by_object else o)
 
+        for p in der:
+            der[p] -= rel.get(p, set())
+        delta = {p: rel.get(p, set()) | der.get(p, set()) for p in {*rel, *der}}
         for p in {p for p, _ in index}:
-            add_to_index(p, rel.get(p, ()))
-        der: dict[int, Pairs] = defaultdict(set)
-        delta = {p: pairs for p, pairs in rel.items() if pairs}
+            add_to_index(p, delta.get(p, ()))
         while delta:
             cand: dict[int, Pairs] = defaultdict(set)
             for p, d in delta.items():
@@ -414,7 +396,6 @@ class _Facts:
                     delta[q] = c
                     add_to_index(q, c)
             report("properties", sum(map(len, der.values())))
-        return der
 
     def _datatypes(self) -> tuple[dict[int, set[int]], list[tuple[str, str]], set[str]]:
         """owlrl's one-time datatype rules: literals typed with their datatype and its
@@ -450,27 +431,24 @@ class _Facts:
         pairs = [(str(a), str(b)) for a, _, b in OWLRL_Datatypes_Disjointness]
         return found, [(a, b) for a, b in pairs if a in used and b in used], errors
 
-    def _types(self, rules: Rules, der: dict, found: dict[int, set[int]]) -> dict[int, set[int]]:
-        """prp-dom, prp-rng, cax-sco, cax-eqc: the derived members of each class."""
+    def _types(self, rules: Rules, der: dict, extra: dict[int, set[int]]) -> None:
+        """prp-dom, prp-rng, cax-sco, cax-eqc: extends the derived members in *extra*."""
         i, rel, types = self.id, self.rel, self.types
-        extra: dict[int, set[int]] = defaultdict(set)
+        seeds = {c: set(xs) for c, xs in extra.items()}
         for table, side in ((rules.domains, 0), (rules.ranges, 1)):
-            for p, classes in table.items():
+            for p, classes in table.items():  # the classes come with their superclasses
                 ends = set()
                 for pairs in (rel.get(i(p), ()), der.get(i(p), ())):
                     ends.update([pair[side] for pair in pairs])
                 for c in classes:
                     extra[i(c)] |= ends
         supers = {i(c): [*map(i, ds)] for c, ds in rules.superclasses.items()}
-        for c, xs in found.items():
-            extra[c] |= xs
-        for table in (types, found):
+        for table in (types, seeds):
             for c, xs in list(table.items()):
                 for d in supers.get(c, ()):
                     extra[d] |= xs
         for c, xs in extra.items():
             xs -= types.get(c, set())
-        return extra
 
     def _checks(self, groups: list[list[str]], extra: dict[int, set[int]]) -> set[str]:
         """cax-dw, cax-adc and cls-nothing2, worded as owlrl words them."""
@@ -504,21 +482,14 @@ def _reference(store: ox.Store, graphs: list[ox.NamedNode]) -> Iterator[tuple]:
 
 
 def _to_rdflib(t):  # pyoxigraph term -> rdflib term; xsd:string is read as plain
-    if isinstance(t, ox.NamedNode):
-        return rdflib.URIRef(t.value)
-    if isinstance(t, ox.BlankNode):
-        return rdflib.BNode(t.value)
-    if t.language:
-        return rdflib.Literal(t.value, lang=t.language)
-    dt = t.datatype.value
-    return rdflib.Literal(t.value, datatype=None if dt == _XSD + "string" else dt)
+    if isinstance(t, ox.NamedNode | ox.BlankNode):
+        return (rdflib.URIRef if isinstance(t, ox.NamedNode) else rdflib.BNode)(t.value)
+    dt = None if t.language or t.datatype.value == _XSD + "string" else t.datatype.value
+    return rdflib.Literal(t.value, lang=t.language, datatype=dt)
 
 
 def _to_ox(t):  # rdflib term -> pyoxigraph term
-    if isinstance(t, rdflib.URIRef):
-        return ox.NamedNode(str(t))
-    if isinstance(t, rdflib.BNode):
-        return ox.BlankNode(str(t))
-    if t.language:
-        return ox.Literal(str(t), language=t.language)
-    return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)) if t.datatype else None)
+    if isinstance(t, rdflib.URIRef | rdflib.BNode):
+        return (ox.NamedNode if isinstance(t, rdflib.URIRef) else ox.BlankNode)(str(t))
+    dt = ox.NamedNode(t.datatype) if t.datatype else None
+    return ox.Literal(str(t), language=t.language, datatype=dt)

@@ -141,6 +141,11 @@ def compile_shapes(shapes: Graph) -> list[Check]:
     checks: list[Check] = []
     for ns in sorted(targeted, key=str):
         checks += _node_shape(shapes, ns)
+    named = {ps for ns in targeted for ps in shapes.objects(ns, SH.property)}
+    for ps in sorted((ps for ps in named if isinstance(ps, URIRef)), key=str):
+        # one query for all parents, with a row (a result) per parent as pyshacl reports
+        parents = sorted(set(shapes.subjects(SH.property, ps)) & targeted, key=str)
+        checks += _property_shape(shapes, ps, parents)
     return checks
 
 
@@ -196,10 +201,11 @@ def _node_shape(g: Graph, ns: Node) -> list[Check]:
     if not isinstance(ns, URIRef):
         raise InputError(f"{who}: a node shape must be named by an IRI for the fast check")
     _keys(g, ns, _NODE_KEYS, who)
-    focus = _focus(g, ns, who)
+    focus = _focus(g, [ns])
     checks = []
     for ps in sorted(g.objects(ns, SH.property), key=str):
-        checks += _property_shape(g, ns, ps, focus)
+        if not isinstance(ps, URIRef):
+            checks += _property_shape(g, ps, [ns])
     node = {"shape": _nt(ns), "path": None, "severity": _severity(g, ns, who), "value": "this"}
     for inner in g.objects(ns, _NOT):
         _keys(g, inner, {_CLASS}, f"{who}: its sh:not")
@@ -224,9 +230,10 @@ def _node_shape(g: Graph, ns: Node) -> list[Check]:
     return checks
 
 
-def _property_shape(g: Graph, ns: URIRef, ps: Node, focus: str) -> list[Check]:
-    path, values = _values(g, ps, f"shape {_show(ps)} (in {_show(ns)})")
-    name = _nt(ps) if isinstance(ps, URIRef) else f"{_nt(ns)} {path}"
+def _property_shape(g: Graph, ps: Node, parents: list[Node]) -> list[Check]:
+    path, values = _values(g, ps, f"shape {_show(ps)} (in {_show(parents[0])})")
+    name = _nt(ps) if isinstance(ps, URIRef) else f"{_nt(parents[0])} {path}"
+    focus = _focus(g, parents)
     who = f"shape {name}"
     _keys(g, ps, _PROP_KEYS, who)
     if isinstance(ps, BNode) and len(set(g.subjects(SH.property, ps))) > 1:
@@ -258,22 +265,21 @@ def _property_shape(g: Graph, ns: URIRef, ps: Node, focus: str) -> list[Check]:
     counts = []
     low, high = _count(g, ps, SH.minCount, who), _count(g, ps, SH.maxCount, who)
     if low == 1:
-        counts.append(("MinCount", f"SELECT ?this WHERE {{ {focus} MINUS {{ {values} }} }}"))
+        counts.append(("MinCount", f"SELECT ?this ?parent WHERE {{ {focus} MINUS {{ {values} }} }}"))
     elif low:
-        group = f"GROUP BY ?this HAVING (COUNT(DISTINCT ?v) < {low})"
-        counts.append(
-            ("MinCount", f"SELECT ?this WHERE {{ {focus} OPTIONAL {{ {values} }} }} {group}")
-        )
+        group = f"GROUP BY ?this ?parent HAVING (COUNT(DISTINCT ?v) < {low})"
+        query = f"SELECT ?this ?parent WHERE {{ {focus} OPTIONAL {{ {values} }} }} {group}"
+        counts.append(("MinCount", query))
     if high is not None:
-        group = f"GROUP BY ?this HAVING (COUNT(DISTINCT ?v) > {high})"
-        counts.append(("MaxCount", f"SELECT ?this WHERE {{ {focus} {values} }} {group}"))
+        group = f"GROUP BY ?this ?parent HAVING (COUNT(DISTINCT ?v) > {high})"
+        counts.append(("MaxCount", f"SELECT ?this ?parent WHERE {{ {focus} {values} }} {group}"))
     if not tests and not counts:
         return []
     common = {"shape": name, "path": path, "message": _message(g, ps, who)}
     common["severity"] = _severity(g, ps, who)
     checks = [Check(q, f"{_SH}{c}ConstraintComponent", value="", **common) for c, q in counts]
     for component, bad, dates in tests:
-        sparql = f"SELECT DISTINCT ?this ?v WHERE {{ {focus} {values} {bad} }}"
+        sparql = f"SELECT DISTINCT ?this ?v ?parent WHERE {{ {focus} {values} {bad} }}"
         checks.append(Check(sparql, f"{_SH}{component}ConstraintComponent", dates=dates, **common))
     return checks
 
@@ -392,15 +398,22 @@ def _check_expression(expr: object, who: str) -> None:
                 _check_expression(item, who)
 
 
-def _focus(g: Graph, ns: Node, who: str) -> str:
-    """A subquery binding ?this to each focus node of *ns*, once."""
-    parts = []
-    for cls in sorted(g.objects(ns, SH.targetClass), key=str):
-        parts.append(f"{{ ?class {_SUB}* {_iri(g, ns, SH.targetClass, who, cls)} . "
-                     f"?this {_TYPE} ?class }}")  # fmt: skip
-    for prop in sorted(g.objects(ns, SH.targetSubjectsOf), key=str):
-        parts.append(f"{{ ?this {_iri(g, ns, SH.targetSubjectsOf, who, prop)} ?object }}")
-    return f"{{ SELECT DISTINCT ?this WHERE {{ {' UNION '.join(parts)} }} }}"
+def _focus(g: Graph, node_shapes: list[Node]) -> str:
+    """A subquery binding ?this to each focus node of each of *node_shapes* once, with ?parent
+    telling which one (by position) when there are several."""
+    branches = []
+    for i, ns in enumerate(node_shapes):
+        who, parts = f"shape {_show(ns)}", []
+        for cls in sorted(g.objects(ns, SH.targetClass), key=str):
+            parts.append(f"{{ ?class {_SUB}* {_iri(g, ns, SH.targetClass, who, cls)} . "
+                         f"?this {_TYPE} ?class }}")  # fmt: skip
+        for prop in sorted(g.objects(ns, SH.targetSubjectsOf), key=str):
+            parts.append(f"{{ ?this {_iri(g, ns, SH.targetSubjectsOf, who, prop)} ?object }}")
+        branches.append(" UNION ".join(parts))
+    if len(branches) == 1:
+        return f"{{ SELECT DISTINCT ?this WHERE {{ {branches[0]} }} }}"
+    tagged = " UNION ".join(f"{{ {b} BIND ({i} AS ?parent) }}" for i, b in enumerate(branches))
+    return f"{{ SELECT DISTINCT ?this ?parent WHERE {{ {tagged} }} }}"
 
 
 def _values(g: Graph, ps: Node, who: str) -> tuple[str, str]:

@@ -30,13 +30,14 @@ RDF_FORMATS = {
 
 class OxigraphStore:
     """A built store. *graphs* names them: ``named`` (one per source, and the ontology),
-    ``union`` (their set union: the asserted view's default graph, so that a triple stated
-    by two sources is one triple, as in an RDF merge) and ``inferred``."""
+    ``union`` (the graphs whose union is the asserted data as a set, so that a triple stated
+    by two sources is one triple, as in an RDF merge: see :func:`kg.compile.make_union`)
+    and ``inferred``."""
 
     def __init__(self, store: ox.Store, graphs: dict):
         self._store = store
         self._named = [ox.NamedNode(g) for g in graphs["named"]]
-        self._union = [ox.NamedNode(graphs["union"])]
+        self._union = [ox.NamedNode(g) for g in graphs["union"]]
         self._inferred = [ox.NamedNode(graphs["inferred"])]
 
     @classmethod
