@@ -32,7 +32,9 @@ STATES = "SELECT ?s WHERE { ?s a kg:State } ORDER BY ?s"
 
 
 def _states(project: Path) -> list[str]:
-    return [r["s"] for r in KnowledgeGraph(Project.load(project)).sparql(STATES, prefixes=True).dicts()]
+    return [
+        r["s"] for r in KnowledgeGraph(Project.load(project)).sparql(STATES, prefixes=True).dicts()
+    ]
 
 
 def _add_state(project: Path, name: str) -> None:
