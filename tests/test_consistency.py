@@ -112,3 +112,38 @@ def test_ontology_header(ontology):
     onto = URIRef("https://w3id.org/kg-diplo/ontology")
     assert (onto, RDF.type, OWL.Ontology) in ontology
     assert ontology.value(onto, OWL.versionInfo) is not None
+
+
+@pytest.mark.parametrize("name", sorted(load_queries(ROOT / "queries")))
+def test_query_parameters_can_be_bound_by_oxigraph(name):
+    """Parameters sit where Oxigraph's substitutions reach them (see kg.sparql_text)."""
+    from kg.sparql_text import project_variables
+
+    query = load_queries(ROOT / "queries")[name]
+    project_variables(query.text, [p.var for p in query.params])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT ?s WHERE { { SELECT ?s WHERE { ?s ?p ?_x_iri } } }", "inside a subquery"),
+        ("SELECT ?s WHERE { ?s ?p ?o FILTER(!BOUND(?__d_date)) }", "COALESCE"),
+        ("ASK { ?s ?p ?_x_iri }", "must be a SELECT"),
+    ],
+)
+def test_unbindable_parameters_are_refused(text, message):
+    from kg.errors import InputError
+    from kg.sparql_text import project_variables
+
+    var = text.split("?_", 1)[1].split(")")[0].split(" ")[0]
+    with pytest.raises(InputError, match=message):
+        project_variables(text, ["_" + var])
+
+
+def test_projection_rewrite():
+    from kg.sparql_text import project_variables
+
+    text = 'SELECT DISTINCT ?a (COUNT(*) AS ?n) WHERE { ?a ?p "SELECT {" } GROUP BY ?a'
+    assert project_variables(text, ["_x"]) == (
+        'SELECT DISTINCT ?_x  ?a (COUNT(*) AS ?n) WHERE { ?a ?p "SELECT {" } GROUP BY ?_x  ?a'
+    )

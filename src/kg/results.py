@@ -11,7 +11,6 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
 
 from kg.errors import UsageError
 from kg.terms import Term
@@ -140,6 +139,15 @@ def _xml_lines(result: Result) -> Iterator[str]:
                 yield f"      <binding name={quoteattr(var)}>{_xml_term(term)}</binding>\n"
         yield "    </result>\n"
     yield "  </results>\n</sparql>\n"
+
+
+def escape(text: str) -> str:
+    """XML character data. (xml.sax.saxutils would pull in urllib: 50 ms of start-up.)"""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    return '"' + escape(text).replace('"', "&quot;") + '"'
 
 
 def _xml_term(term: Term) -> str:

@@ -39,9 +39,13 @@ def project_variables(text: str, names: list[str]) -> str:
     subquery_depths: list[int] = []
     select_at = group_at = None
     previous_word = ""
+    recent: list[str] = []  # the last tokens, to spot BOUND(?param)
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         token = match.group()
+        if kind in ("comment",) or token.isspace():
+            continue
+        recent = [*recent[-1:], token.upper()]
         if kind == "open":
             depth += 1
         elif kind == "close":
@@ -62,11 +66,17 @@ def project_variables(text: str, names: list[str]) -> str:
             elif upper in ("ASK", "CONSTRUCT", "DESCRIBE") and depth == 0 and select_at is None:
                 raise InputError("a query with parameters must be a SELECT query.")
             previous_word = upper
-        elif kind == "var" and subquery_depths and token[1:] in wanted:
-            raise InputError(
-                f"parameter {token} is used inside a subquery, where it cannot be bound; "
-                "use it in the outer query instead."
-            )
+        elif kind == "var" and token[1:] in wanted:
+            if subquery_depths:
+                raise InputError(
+                    f"parameter {token} is used inside a subquery, where it cannot be bound; "
+                    "use it in the outer query instead."
+                )
+            if recent[0] == "(" and previous_word == "BOUND":
+                raise InputError(
+                    f"BOUND({token}) is false for a bound parameter in Oxigraph; test an "
+                    f"optional parameter with COALESCE({token}, default) instead."
+                )
     if select_at is None:
         raise InputError("a query with parameters must be a SELECT query.")
     extra = " " + " ".join(f"?{n}" for n in names) + " "
