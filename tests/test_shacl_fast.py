@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 from pyshacl import validate
 from rdflib import Graph
-from rdflib.namespace import SH
+from rdflib.namespace import RDFS, SH
 
 from kg.errors import InputError
 from kg.shacl_fast import Result, compile_shapes, results_from_pyshacl, validate_store
@@ -114,24 +114,25 @@ def test_the_fixtures_cover_every_kind_of_constraint():
 
 
 def broken_instances() -> str:
-    """Per targeted class, a bare instance, one of a class it must not be, and one whose every
-    shaped property (or inverse) has two wrong values, and one with all of them at once; per
-    targeted property, a subject with two wrong values."""
+    """Per targeted class: a bare instance, one also of a class it must not be, and one whose
+    every shaped property (its own or its superclasses') has two wrong values (an inverse
+    property, two wrong subjects); per targeted property, a subject with two wrong values."""
     g, lines = shapes(), [PREFIXES]
-    for i, (ns, cls) in enumerate(sorted(g.subject_objects(SH.targetClass))):
-        bare, wrong = f"ex:auto-{i}-bare", f"ex:auto-{i}-wrong"
-        lines.append(f"{bare} a <{cls}> . {wrong} a <{cls}> .")
-        for other in g.objects(g.value(ns, SH["not"]), SH["class"]):
-            lines.append(f"ex:auto-{i}-also a <{cls}> , <{other}> .")
-        for node in (wrong, "ex:auto-all"):  # the latter has every class and property
-            lines.append(f"{node} a <{cls}> .")
+    for i, cls in enumerate(sorted(set(g.objects(None, SH.targetClass)))):
+        wrong = f"ex:auto-{i}-wrong"
+        lines.append(f"ex:auto-{i}-bare a <{cls}> . {wrong} a <{cls}> .")
+        supers = set(ontology().transitive_objects(cls, RDFS.subClassOf))
+        node_shapes = {ns for sup in supers for ns in g.subjects(SH.targetClass, sup)}
+        for ns in sorted(node_shapes):
+            for other in g.objects(g.value(ns, SH["not"]), SH["class"]):
+                lines.append(f"ex:auto-{i}-also a <{cls}> , <{other}> .")
             for ps in sorted(g.objects(ns, SH.property)):
                 path = g.value(ps, SH.path)
                 inverse = g.value(path, SH.inversePath)
                 if inverse is not None:
-                    lines.append(f"ex:thing <{inverse}> {node} . ex:other <{inverse}> {node} .")
+                    lines.append(f"ex:thing <{inverse}> {wrong} . ex:other <{inverse}> {wrong} .")
                 else:
-                    lines.append(f'{node} <{path}> ex:thing , "text"@en .')
+                    lines.append(f'{wrong} <{path}> ex:thing , "text"@en .')
     for i, prop in enumerate(sorted(set(g.objects(None, SH.targetSubjectsOf)))):
         lines.append(f'ex:auto-subject-{i} <{prop}> ex:thing , "text"@en .')
     return "\n".join(lines)
@@ -164,7 +165,7 @@ def test_pyshacl_behaviour_that_is_reproduced():
         for r in fixture(name)[0]:
             by_focus.setdefault(r.focus.removeprefix(f"<{ID}").rstrip(">"), []).append(r)
     # a property shape reached from two node shapes reports twice (Relationship, PeaceProcess)
-    labels = [r for r in by_focus["peace-bare"] if r.shape == shape_of("label-required")]
+    labels = [r for r in by_focus["peace-typed-twice"] if r.shape == shape_of("label-required")]
     assert len(labels) == 2
     # Python's $ matches before a final newline, so this handle passes sh:pattern
     assert "handle-newline" not in by_focus
@@ -227,7 +228,7 @@ def test_known_differences_come_from_how_literals_are_parsed(case):
 def test_known_difference_in_a_message_reading_str_of_a_date():
     body = 'ex:s kg:startDate "2020-01-02+01:00"^^xsd:date ; kg:endDate "2020-01-01"^^xsd:date .'
     fast, reference = run_both({ID + "difference": PREFIXES + body})
-    assert [r.message[:44] for r in fast] == ["This ends (2020-01-01) before it starts (2020"]
+    assert [r.message[:40] for r in fast] == ["This ends (2020-01-01) before it starts "]
     assert "starts (2020-01-02+01:00)" in fast[0].message
     assert "starts (2020-01-02)" in reference[0].message
 

@@ -98,8 +98,22 @@ class StoredQuery:
         )
 
 
+_PARSED: dict[Path, tuple[int, int, StoredQuery]] = {}
+
+
 def parse_query_file(path: Path) -> StoredQuery:
-    """Read the decorators and the BASIL parameters of one ``.rq`` file."""
+    """Read the decorators and the BASIL parameters of one ``.rq`` file (cached while the
+    file is unchanged: a long-lived program runs a query many times)."""
+    st = path.stat()
+    cached = _PARSED.get(path)
+    if cached and cached[:2] == (st.st_mtime_ns, st.st_size):
+        return cached[2]
+    query = _parse_query_file(path)
+    _PARSED[path] = (st.st_mtime_ns, st.st_size, query)
+    return query
+
+
+def _parse_query_file(path: Path) -> StoredQuery:
     import yaml
 
     text = path.read_text(encoding="utf-8")

@@ -78,10 +78,10 @@ _SELECT = re.compile(
     r"(?P<vars>(?:[?$]\w+\s*)+)(?:WHERE\s*)?\{",
     re.IGNORECASE,
 )
-_EXPRESSIONS = {
+_EXPRESSIONS = {  # and, inside EXISTS, the algebra of basic patterns with FILTER and BIND
     "RelationalExpression", "ConditionalAndExpression", "ConditionalOrExpression",
     "AdditiveExpression", "MultiplicativeExpression", "UnaryNot", "UnaryMinus", "UnaryPlus",
-    "GroupGraphPatternSub", "TriplesBlock", "Filter", "Bind",
+    "BGP", "Join", "Filter", "Extend",
 }  # fmt: skip
 _VOLATILE = {"Builtin_RAND", "Builtin_NOW", "Builtin_UUID", "Builtin_STRUUID", "Builtin_BNODE"}
 _SPARQL_TOKEN = re.compile(  # strings, IRIs and comments, inside which braces do not count
@@ -350,15 +350,20 @@ def _check_algebra(select: str, prefixes: dict[str, str], who: str) -> bool:
         top = top["p"]
     if top.name != "Filter" or getattr(top["expr"], "name", "") != "Builtin_NOTEXISTS":
         return False
-    parts = top["expr"]["graph"]["part"]
-    triples = [p for p in parts if p.name == "TriplesBlock"]
-    filters = [p for p in parts if p.name == "Filter"]
-    return (
-        len(triples) + len(filters) == len(parts)
-        and Variable("this") in _variables(triples)
-        and _variables(filters) <= _variables(triples)
-        and "EXISTS" not in repr(filters)
-    )
+    triples: list = []
+    filters: list = []
+    stack = [top["expr"].graph]  # rdflib keeps the translated EXISTS pattern as an attribute
+    while stack:
+        node = stack.pop()
+        if node.name == "BGP":
+            triples += node["triples"]
+        elif node.name in ("Filter", "Join"):
+            filters.append(node.get("expr"))
+            stack += [node[k] for k in ("p", "p1", "p2") if k in node]
+        else:
+            return False
+    bound = _variables(triples)
+    return Variable("this") in bound and _variables(filters) <= bound and "EXISTS" not in repr(filters)
 
 
 def _variables(node: object) -> set[Variable]:
@@ -366,7 +371,7 @@ def _variables(node: object) -> set[Variable]:
         return {node}
     if isinstance(node, CompValue):
         return set().union(*(_variables(v) for k, v in node.items() if not k.startswith("_")))
-    if isinstance(node, list):
+    if isinstance(node, list | tuple):
         return set().union(*(_variables(v) for v in node))
     return set()
 
@@ -396,6 +401,9 @@ def _check_expression(expr: object, who: str) -> None:
         name = expr.name
         if name in _VOLATILE or not (name.startswith("Builtin_") or name in _EXPRESSIONS):
             raise InputError(f"{who}: {name} is not supported by the fast check")
+        if name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+            _check_expression(expr.graph, who)  # the translated pattern, an attribute
+            return
         for key, item in expr.items():
             if not key.startswith("_"):
                 _check_expression(item, who)

@@ -57,8 +57,7 @@ class OxigraphStore:
         prefixes: Mapping[str, str] | None = None,
     ) -> Result:
         refuse_updates(sparql)
-        default = self._union + (self._inferred if inferred else [])
-        named = self._named + (self._inferred if inferred else [])
+        default, named = self.views(inferred)
         hidden = sorted(bindings or {})
         if hidden:  # Oxigraph binds projected variables only: project them, hide them
             sparql = project_variables(sparql, hidden)
@@ -82,6 +81,11 @@ class OxigraphStore:
         keep = [i for i, n in enumerate(names) if n not in hidden]
         rows = [tuple(from_ox(sol[i]) for i in keep) for sol in res]
         return Result(vars=[names[i] for i in keep], rows=rows)
+
+    def views(self, inferred: bool) -> tuple[list[ox.NamedNode], list[ox.NamedNode]]:
+        """(default graphs, named graphs) of the asserted or the inferred view."""
+        extra = self._inferred if inferred else []
+        return self._union + extra, self._named + extra
 
     def graph_names(self) -> list[str]:
         return [g.value for g in self._named + self._inferred]
