@@ -178,7 +178,9 @@ def test_pyshacl_behaviour_that_is_reproduced():
     nobody = [r for r in by_focus["m-nobody"] if r.component.endswith("SPARQLConstraintComponent")]
     assert len(nobody) == 1
     # {?var} is replaced by the value's text: an IRI without brackets, a literal's lexical form
-    self_member = [r for r in by_focus["ms-self"] if r.component.endswith("SPARQLConstraint" "Component")]
+    self_member = [
+        r for r in by_focus["ms-self"] if r.component.endswith("SPARQLConstraintComponent")
+    ]
     assert self_member[0].message.startswith(f"This membership makes {ID}nato a member")
 
 
@@ -304,13 +306,17 @@ def test_supported_query_shapes_compile_and_minus_only_where_equivalent():
     last = select("SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:p ?x } }")
     assert "MINUS" in last and "EXISTS" not in last
     # the inner filter reads ?t, which only the outer pattern binds: MINUS would differ
-    outer = select("SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:p ?x FILTER (?x != ?t) } }")
+    outer = select(
+        "SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:p ?x FILTER (?x != ?t) } }"
+    )
     assert "NOT EXISTS" in outer
     # MINUS acts on what precedes it: only the last element of the group is rewritten
-    early = select("SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:p ?x } $this kg:q ?y }")
+    early = select(
+        "SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:p ?x } $this kg:q ?y }"
+    )
     assert "NOT EXISTS" in early
     # a "}" inside a string is not the end of the pattern
-    quoted = select("SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:p \"}\" } }")
+    quoted = select('SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:p "}" } }')
     assert "MINUS" in quoted
 
 

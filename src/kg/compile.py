@@ -218,9 +218,18 @@ def to_rdflib(store: ox.Store, graphs: list[ox.NamedNode]):
 # -- reasoning ---------------------------------------------------------------------------
 
 
-def reason_into(store: ox.Store, union: list[ox.NamedNode], progress: Progress) -> tuple[int, str]:
-    """Write the OWL RL inferences into the inferred graph; return (count, engine)."""
-    target = ox.NamedNode(INFERRED_GRAPH)
+def reason_into(
+    store: ox.Store,
+    union: list[ox.NamedNode],
+    progress: Progress,
+    *,
+    out: ox.Store | None = None,
+    target: ox.NamedNode | ox.DefaultGraph | None = None,
+) -> tuple[int, str]:
+    """Write the OWL RL inferences of *store*'s *union* into *target* of *out* (default:
+    the inferred graph of *store*); return (count, engine)."""
+    target = target if target is not None else ox.NamedNode(INFERRED_GRAPH)
+    sink = out if out is not None else store
     asserted = union
     ontology = to_rdflib(store, [ox.NamedNode(ONTOLOGY_GRAPH)])
     try:
@@ -233,13 +242,14 @@ def reason_into(store: ox.Store, union: list[ox.NamedNode], progress: Progress) 
             asserted=asserted,
             target=target,
             progress=lambda stage, n: progress("reason", n, 0),
+            out=sink,
         )
         return count, "compiled OWL RL rules"
     except ImportError:
         from kg.reason import owl_rl_inferences
 
         inferred = owl_rl_inferences(to_rdflib(store, asserted))
-        store.bulk_extend(ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in inferred)
+        sink.bulk_extend(ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in inferred)
         return len(inferred), "owlrl (reference)"
 
 

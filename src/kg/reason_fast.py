@@ -231,15 +231,21 @@ def materialise(
     rules: Rules,
     *,
     asserted: list[ox.NamedNode],
-    target: ox.NamedNode,
+    target: ox.NamedNode | ox.DefaultGraph,
     progress: Progress | None = None,
+    out: ox.Store | None = None,
 ) -> int:
     """Write into graph *target*, emptied first, what OWL RL infers from the union of the
-    *asserted* graphs (data and ontology) and is not asserted; return how many triples."""
+    *asserted* graphs (data and ontology) and is not asserted; return how many triples.
+
+    *out* is the store to write to (default: *store* itself): kg reads from its in-memory
+    build store and writes straight into the store on disk, saving a copy of the closure.
+    """
     report = progress or (lambda stage, n: None)
-    if target in asserted:
+    sink = out if out is not None else store
+    if target in asserted and sink is store:
         raise ValueError("the inferred graph cannot also be an asserted graph")
-    store.clear_graph(target)
+    sink.clear_graph(target)
     collecting = gc.isenabled()
     gc.disable()  # millions of tuples, no cycles: the collector would rescan them in vain
     try:
@@ -260,7 +266,7 @@ def materialise(
                 quads[0] += 1
                 yield ox.Quad(s, p, o, target)
 
-        store.bulk_extend(counted())
+        sink.bulk_extend(counted())
     finally:
         if collecting:
             gc.enable()

@@ -265,7 +265,9 @@ def _property_shape(g: Graph, ps: Node, parents: list[Node]) -> list[Check]:
     counts = []
     low, high = _count(g, ps, SH.minCount, who), _count(g, ps, SH.maxCount, who)
     if low == 1:
-        counts.append(("MinCount", f"SELECT ?this ?parent WHERE {{ {focus} MINUS {{ {values} }} }}"))
+        counts.append(
+            ("MinCount", f"SELECT ?this ?parent WHERE {{ {focus} MINUS {{ {values} }} }}")
+        )
     elif low:
         group = f"GROUP BY ?this ?parent HAVING (COUNT(DISTINCT ?v) < {low})"
         query = f"SELECT ?this ?parent WHERE {{ {focus} OPTIONAL {{ {values} }} }} {group}"
@@ -363,7 +365,9 @@ def _check_algebra(select: str, prefixes: dict[str, str], who: str) -> bool:
         else:
             return False
     bound = _variables(triples)
-    return Variable("this") in bound and _variables(filters) <= bound and "EXISTS" not in repr(filters)
+    return (
+        Variable("this") in bound and _variables(filters) <= bound and "EXISTS" not in repr(filters)
+    )
 
 
 def _variables(node: object) -> set[Variable]:

@@ -38,7 +38,10 @@ class OxigraphStore:
         self._store = store
         self._named = [ox.NamedNode(g) for g in graphs["named"]]
         self._union = [ox.NamedNode(g) for g in graphs["union"]]
-        self._inferred = [ox.NamedNode(graphs["inferred"])]
+        # The closure lives in the store's default graph (three indexes, not six); kg shows
+        # it under the name graphs["inferred"] (e.g. in N-Quads exports).
+        self._inferred_name = graphs["inferred"]
+        self._inferred = [ox.DefaultGraph()]
 
     @classmethod
     def open(cls, path: Path, graphs: dict) -> OxigraphStore:
@@ -82,17 +85,19 @@ class OxigraphStore:
         rows = [tuple(from_ox(sol[i]) for i in keep) for sol in res]
         return Result(vars=[names[i] for i in keep], rows=rows)
 
+    def _graph(self, name: str):
+        return ox.DefaultGraph() if name == self._inferred_name else ox.NamedNode(name)
+
     def views(self, inferred: bool) -> tuple[list[ox.NamedNode], list[ox.NamedNode]]:
         """(default graphs, named graphs) of the asserted or the inferred view."""
-        extra = self._inferred if inferred else []
-        return self._union + extra, self._named + extra
+        return self._union + (self._inferred if inferred else []), list(self._named)
 
     def graph_names(self) -> list[str]:
-        return [g.value for g in self._named + self._inferred]
+        return [g.value for g in self._named] + [self._inferred_name]
 
     def count(self, graph: str | None = None) -> int:
         """Triples in *graph*, or in the whole graph (asserted union plus inferred)."""
-        graphs = [ox.NamedNode(graph)] if graph else self._union + self._inferred
+        graphs = [self._graph(graph)] if graph else self._union + self._inferred
         res = self._store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=graphs)
         return int(next(iter(res))[0].value)
 
@@ -100,9 +105,9 @@ class OxigraphStore:
         """Quads of *graphs* (named graphs kept) in N-Quads/TriG, or their union as triples."""
         out = bytearray()
         quads = (
-            q
+            ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(g))
             for g in graphs
-            for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(g))
+            for q in self._store.quads_for_pattern(None, None, None, self._graph(g))
         )
         if fmt in ("nquads", "trig"):
             out += ox.serialize(quads, format=RDF_FORMATS[fmt]) or b""

@@ -42,7 +42,9 @@ class RdflibStore:
         if inferred not in self._views:
             ds = Dataset(default_union=True)
             for name, graph in self._all(inferred).items():
-                target = ds.graph(URIRef(name))
+                # as in the compiled store, the closure is in the default graph: part of
+                # the inferred view, not one of the graphs GRAPH ?g ranges over
+                target = ds.default_graph if name == INFERRED_GRAPH else ds.graph(URIRef(name))
                 for triple in graph:
                     target.add(triple)
             self._views[inferred] = ds
