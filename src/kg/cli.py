@@ -62,6 +62,18 @@ def _graph(ctx: click.Context):
     return graph
 
 
+def _emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
+    """*text* to standard output, or atomically to *output* (an old file survives failure)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from kg.fileio import write_atomic
+
+    write_atomic(output, text)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
+
+
 class _Progress:
     """Progress bars on standard error, one per build stage, for inputs worth waiting on."""
 
@@ -248,12 +260,7 @@ def generate(triples: int, seed: int, violations: float, output: Path | None):
         stats = write_graph(
             buffer, triples=triples, seed=seed, violations=violations, progress=progress
         )
-    if output is None:
-        click.echo(buffer.getvalue(), nl=False)
-    else:
-        from kg.fileio import write_atomic
-
-        write_atomic(output, buffer.getvalue())
+    _emit(buffer.getvalue(), output, quiet=True)
     click.echo(
         f"{stats.triples:,} triples, {stats.violations} injected violation(s)"
         + (
@@ -389,14 +396,7 @@ def export(
     from kg.export import format_for
 
     fmt = format_for(fmt, output)
-    text = _graph(ctx).export(fmt, inferred=inferred, ontology=ontology)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from kg.fileio import write_atomic
-
-    write_atomic(output, text)
-    click.echo(f"wrote {output} ({fmt})", err=True)
+    _emit(_graph(ctx).export(fmt, inferred=inferred, ontology=ontology), output)
 
 
 @cli.command()
@@ -419,14 +419,7 @@ def context(ctx: click.Context, output: Path | None):
     """
     import json
 
-    text = json.dumps(_graph(ctx).context(), indent=2, ensure_ascii=False) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from kg.fileio import write_atomic
-
-    write_atomic(output, text)
-    click.echo(f"wrote {output}", err=True)
+    _emit(json.dumps(_graph(ctx).context(), indent=2, ensure_ascii=False) + "\n", output)
 
 
 @cli.command()

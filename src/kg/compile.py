@@ -18,31 +18,8 @@ from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH, compact
 from kg.project import Project
 
 Progress = Callable[[str, int, int], None]
-_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _POSITION = re.compile(r"line (\d+)")
 _BULK_FROM = 4 << 20  # bytes
-
-
-def source_files(project: Project, paths: Iterable[Path] | None = None) -> dict[str, Path]:
-    """Named graph IRI -> file, checking names are usable and unique."""
-    files: dict[str, Path] = {}
-    for path in paths if paths is not None else project.data_files():
-        shown = project.relative(path)
-        if not _STEM.match(path.stem):
-            raise InputError(
-                "a source file name may hold only letters, digits, '.', '_' and '-', because "
-                "it becomes the IRI of the source; rename the file.",
-                path=shown,
-            )
-        name = project.base + path.stem
-        if name in files:
-            raise InputError(
-                f"two files share the stem {path.stem!r} (the other is "
-                f"{project.relative(files[name])}); rename one.",
-                path=shown,
-            )
-        files[name] = path
-    return files
 
 
 def load_into(
@@ -53,7 +30,7 @@ def load_into(
 ) -> dict[str, str]:
     """Parse ontology and sources into their named graphs; return graph -> shown path."""
     files = {ONTOLOGY_GRAPH: list(project.ontology)}
-    for name, path in source_files(project, paths).items():
+    for name, path in project.sources(list(paths) if paths is not None else None).items():
         files[name] = [path]
     total = sum(p.stat().st_size for ps in files.values() for p in ps if p.exists())
     done = 0

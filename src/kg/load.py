@@ -7,7 +7,6 @@ the file must describe it. Parse errors name the file and line, so a person can 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from rdflib.namespace import RDF
 
 from kg.errors import InputError
 from kg.project import Project
-
-_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass
@@ -81,21 +78,9 @@ def load_sources(project: Project) -> Sources:
     for path in project.shapes:
         shapes += parse_turtle(path, shown_as=project.relative(path))
     sources = Sources(ontology=ontology, shapes=shapes)
-    for path in project.data_files():
+    for iri, path in project.sources().items():
         shown = project.relative(path)
-        if not _STEM.match(path.stem):
-            raise InputError(
-                "a source file name may hold only letters, digits, '.', '_' and '-', because "
-                "it becomes the IRI of the source; rename the file.",
-                path=shown,
-            )
-        name = URIRef(project.base + path.stem)
-        if name in sources.graphs:
-            raise InputError(
-                f"two files share the stem {path.stem!r} (the other is "
-                f"{project.relative(sources.files[name])}); rename one.",
-                path=shown,
-            )
+        name = URIRef(iri)
         graph = parse_turtle(path, shown_as=shown, base=str(name))
         if (name, RDF.type, None) not in graph:
             raise InputError(

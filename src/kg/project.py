@@ -14,6 +14,7 @@ from pathlib import Path
 from kg.errors import InputError, UsageError
 
 CONFIG_NAME = "kg.toml"
+_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,28 @@ class Project:
         files: list[Path] = []
         for folder in self.data_dirs:
             files.extend(sorted(folder.rglob("*.ttl")))
+        return files
+
+    def sources(self, paths: list[Path] | None = None) -> dict[str, Path]:
+        """Source graph IRI -> file, for the data files (or *paths*): the graph of
+        ``data/<stem>.ttl`` is ``<base><stem>``, so stems must be IRI-safe and unique."""
+        files: dict[str, Path] = {}
+        for path in paths if paths is not None else self.data_files():
+            shown = self.relative(path)
+            if not _STEM.match(path.stem):
+                raise InputError(
+                    "a source file name may hold only letters, digits, '.', '_' and '-', "
+                    "because it becomes the IRI of the source; rename the file.",
+                    path=shown,
+                )
+            name = self.base + path.stem
+            if name in files:
+                raise InputError(
+                    f"two files share the stem {path.stem!r} (the other is "
+                    f"{self.relative(files[name])}); rename one.",
+                    path=shown,
+                )
+            files[name] = path
         return files
 
     def inputs(self) -> list[Path]:
