@@ -172,8 +172,10 @@ def test_pyshacl_behaviour_that_is_reproduced():
     # rdflib parses "2025-01-01T10:00" and "2024-02-29" as dates, not "2025-02-29" or year 0
     assert {"d-with-time", "d-leap-day", "d-zulu", "d-offset", "d-year-one"}.isdisjoint(by_focus)
     assert {"d-feb-29", "d-year-zero", "d-bc", "d-five-digits", "d-spaces"} <= set(by_focus)
-    # rdflib has no parser for xsd:gYear, xsd:gYearMonth or xsd:anyURI: any text passes
-    assert {"y-text", "ym-month-13", "url-not-a-uri"}.isdisjoint(by_focus)
+    # xsd:gYear and xsd:gYearMonth are read with owlrl's parsers (strict_lexical_forms);
+    # rdflib has no parser for xsd:anyURI: any text passes
+    assert {"y-text", "ym-month-13"} <= set(by_focus)
+    assert "url-not-a-uri" not in by_focus
     # sh:sparql rows are deduplicated on the projected variables (two types, one result)
     nobody = [r for r in by_focus["m-nobody"] if r.component.endswith("SPARQLConstraintComponent")]
     assert len(nobody) == 1
@@ -182,6 +184,13 @@ def test_pyshacl_behaviour_that_is_reproduced():
         r for r in by_focus["ms-self"] if r.component.endswith("SPARQLConstraintComponent")
     ]
     assert self_member[0].message.startswith(f"This membership makes {ID}nato a member")
+
+
+def test_triples_repeated_in_several_graphs_count_once():
+    """Oxigraph's union default graph repeats a triple held by two graphs; pyshacl's merge not."""
+    text = (FIXTURES / "affiliations.ttl").read_text(encoding="utf-8")
+    fast, reference = run_both({ID + "copy-1": text, ID + "copy-2": text})
+    assert fast == reference == fixture("affiliations")[1]
 
 
 def test_blank_node_focus_nodes():
@@ -203,7 +212,8 @@ KNOWN_DIFFERENCES = {
     ),
     # Oxigraph holds "T" and "T"^^xsd:string as one term (RDF 1.1); rdflib as two
     "xsd-string-counted": (
-        'ex:d a kg:Dataset ; rdfs:label "D"@en ; kg:publisher ex:d ; kg:title "T" , "T"^^xsd:string .',
+        'ex:d a kg:Dataset ; rdfs:label "D"@en ; kg:publisher ex:d ;'
+        ' kg:title "T" , "T"^^xsd:string .',
         {"ClassConstraintComponent"},
         {"ClassConstraintComponent", "MaxCountConstraintComponent"},
     ),
@@ -245,7 +255,7 @@ REFUSED = {
     "unparsed datatype": "sh:property [ sh:path kg:p ; sh:datatype xsd:integer ; sh:message 'm' ]",
     "no message": "sh:property [ sh:path kg:p ; sh:minCount 1 ]",
     "two messages": "sh:property [ sh:path kg:p ; sh:minCount 1 ; sh:message 'm'@en , 'n'@de ]",
-    "pattern flags": "sh:property [ sh:path kg:p ; sh:pattern 'a' ; sh:flags 'i' ; sh:message 'm' ]",
+    "pattern flags": "sh:property [ sh:path kg:p ; sh:pattern 'a' ; sh:flags 'i' ; sh:message '' ]",
     "inline flag": "sh:property [ sh:path kg:p ; sh:pattern '(?i)a' ; sh:message 'm' ]",
     "class escape": "sh:property [ sh:path kg:p ; sh:pattern '^\\\\d+$' ; sh:message 'm' ]",
     "lazy quantifier": "sh:property [ sh:path kg:p ; sh:pattern 'a+?' ; sh:message 'm' ]",
@@ -290,7 +300,7 @@ def test_unsupported_features_are_refused_naming_the_shape(case):
     ],
 )
 def test_unsupported_targets_are_refused(text):
-    with pytest.raises(InputError, match="urn:[SP]"):
+    with pytest.raises(InputError, match=r"urn:[SP]"):
         compile_shapes(Graph().parse(data=MINIMAL + text, format="turtle"))
 
 
