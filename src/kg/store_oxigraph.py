@@ -1,8 +1,9 @@
 """The compiled engine: an Oxigraph store on disk, opened read-only for queries.
 
-``kg build`` writes it (see :mod:`kg.build`); this module only reads it. Parameters go
-to Oxigraph as ``substitutions`` (bound terms, never text), views are chosen with
-``default_graph``/``named_graphs``, so the asserted and inferred views share one store.
+``kg build`` writes it (see :mod:`kg.build`); this module only reads it. Parameters are
+bound with VALUES blocks built from typed terms (see :mod:`kg.sparql_text`), views are
+chosen with ``default_graph``/``named_graphs``, so the asserted and inferred views share
+one store.
 Importing this module costs pyoxigraph alone: no rdflib.
 """
 
@@ -16,7 +17,7 @@ import pyoxigraph as ox
 
 from kg.errors import InputError
 from kg.results import Result
-from kg.sparql_text import project_variables
+from kg.sparql_text import bind_values
 from kg.store import refuse_updates
 from kg.terms import Term
 
@@ -61,15 +62,13 @@ class OxigraphStore:
     ) -> Result:
         refuse_updates(sparql)
         default, named = self.views(inferred)
-        hidden = sorted(bindings or {})
-        if hidden:  # Oxigraph binds projected variables only: project them, hide them
-            sparql = project_variables(sparql, hidden)
+        if bindings:  # typed, validated terms, serialised: see kg.sparql_text
+            sparql = bind_values(sparql, {k: v.n3() for k, v in bindings.items()})
         try:
             res = self._store.query(
                 sparql,
                 default_graph=default,
                 named_graphs=named,
-                substitutions={ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()},
                 prefixes=dict(prefixes) if prefixes else None,
             )
         except SyntaxError as exc:
@@ -81,9 +80,8 @@ class OxigraphStore:
                 triples=[(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in res]
             )
         names = [v.value for v in res.variables]
-        keep = [i for i, n in enumerate(names) if n not in hidden]
-        rows = [tuple(from_ox(sol[i]) for i in keep) for sol in res]
-        return Result(vars=[names[i] for i in keep], rows=rows)
+        rows = [tuple(from_ox(sol[i]) for i in range(len(names))) for sol in res]
+        return Result(vars=names, rows=rows)
 
     def _graph(self, name: str):
         return ox.DefaultGraph() if name == self._inferred_name else ox.NamedNode(name)

@@ -7,11 +7,13 @@ result never has to import rdflib.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from kg.namespaces import XSD, compact
 
 XSD_STRING = XSD + "string"
+_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
@@ -44,10 +46,15 @@ class Term(NamedTuple):
         return self.value
 
     def n3(self) -> str:
-        """N-Triples form, as the SPARQL TSV format writes terms."""
+        """N-Triples form, as the SPARQL TSV format writes terms (and VALUES blocks bind
+        them): an IRI or blank node label that could break out of its brackets is refused."""
         if self.kind == "uri":
+            if _IRI_UNSAFE.search(self.value):
+                raise ValueError(f"not a valid IRI: {self.value!r}")
             return f"<{self.value}>"
         if self.kind == "bnode":
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.value):
+                raise ValueError(f"not a valid blank node label: {self.value!r}")
             return "_:" + self.value
         escaped = (
             self.value.replace("\\", "\\\\")
@@ -57,7 +64,9 @@ class Term(NamedTuple):
             .replace("\t", "\\t")
         )
         if self.lang:
+            if not re.fullmatch(r"[A-Za-z]+(-[A-Za-z0-9]+)*", self.lang):
+                raise ValueError(f"not a valid language tag: {self.lang!r}")
             return f'"{escaped}"@{self.lang}'
         if self.datatype:
-            return f'"{escaped}"^^<{self.datatype}>'
+            return f'"{escaped}"^^{Term.iri(self.datatype).n3()}'
         return f'"{escaped}"'
