@@ -123,13 +123,11 @@ def median_latencies(first, second, repeat: int) -> tuple[float, float]:
 
 def query_latencies(project: Path, repeat: int) -> list[tuple[str, float, float]]:
     """(query, kg median s, pyoxigraph median s) on the built store of *project*."""
-    import pyoxigraph as ox
 
     from kg.graph import KnowledgeGraph
     from kg.project import Project
     from kg.queries import bind
-    from kg.sparql_text import project_variables
-    from kg.store_oxigraph import to_ox
+    from kg.sparql_text import bind_values
 
     graph = KnowledgeGraph(Project.load(project))
     store = graph.store.raw
@@ -143,11 +141,10 @@ def query_latencies(project: Path, repeat: int) -> list[tuple[str, float, float]
     for name, query in sorted(graph.stored_queries().items()):
         params = {k: v or person for k, v in GENERATED_PARAMS.get(name, {}).items()}
         bindings = bind(query, params, graph.resolve)
-        subs = {ox.Variable(k): to_ox(v) for k, v in bindings.items()}
-        text = project_variables(query.text, sorted(bindings))  # as kg sends it
+        text = bind_values(query.text, {k: v.n3() for k, v in bindings.items()})  # as kg sends it
 
-        def direct(text=text, subs=subs):
-            list(store.query(text, default_graph=default, named_graphs=named, substitutions=subs))
+        def direct(text=text):
+            list(store.query(text, default_graph=default, named_graphs=named))
 
         def through_kg(name=name, params=params):
             graph.run(name, params)
@@ -167,7 +164,9 @@ def main() -> None:
     python = sys.executable
     print(f"# kg benchmark  {time.strftime('%Y-%m-%d %H:%M')}  {platform.platform()}")
     print(f"# {os.cpu_count()} cores, Python {platform.python_version()}")
-    oxigraph_cli = shutil.which("oxigraph")
+    oxigraph_cli = shutil.which("oxigraph") or shutil.which(
+        "oxigraph", path=str(Path(sys.executable).parent)
+    )
     with tempfile.TemporaryDirectory(prefix="kg-bench-") as tmp:
         for label in args.sizes.split(","):
             n = size_of(label)
@@ -223,7 +222,20 @@ def main() -> None:
 
             if oxigraph_cli:
                 location = Path(tmp) / f"oxigraph-{label}"
-                res = run([oxigraph_cli, "load", "--location", str(location), "--file", str(data)])
+                res = run(
+                    [
+                        oxigraph_cli,
+                        "load",
+                        "--location",
+                        str(location),
+                        "--file",
+                        str(data),
+                        "--base",
+                        EX + "synthetic",
+                        "--graph",
+                        EX + "synthetic",
+                    ]
+                )
                 print(
                     f"oxigraph CLI load {res[0]:8.2f} s  peak {res[1]:7.0f} MiB   "
                     f"ratio kg parse / oxigraph load {stages['parse'] / res[0]:.2f}"
@@ -245,7 +257,7 @@ def main() -> None:
             run([python, "-m", "kg.cli", "--project", str(ROOT), "query", "posts"])[0]
             for _ in range(10)
         ]
-        exe = shutil.which("kg")
+        exe = shutil.which("kg") or shutil.which("kg", path=str(Path(sys.executable).parent))
         if exe:
             walls_exe = [run([exe, "--project", str(ROOT), "query", "posts"])[0] for _ in range(10)]
             print(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.namespaces import RDFS_LABEL, compact
+from kg.terms import Term
 
 FORMATS = ("text", "turtle", "json")
 _IRI = re.compile(r"https?://[^\s<>\"'(),]+[^\s<>\"'(),.]")
@@ -112,24 +113,22 @@ class Report:
 def violation_dicts(results, store, graphs, project, shown: dict[str, str]) -> list[dict]:
     """Engine results (N-Triples strings) as :class:`Violation` dicts, with labels and
     ``file:line`` locations; sorted by file, focus, path and message."""
-    import pyoxigraph as ox
-
-    focus_nodes = {r.focus for r in results}
+    focus_nodes = sorted({r.focus for r in results if r.focus.startswith("<")})
     labels: dict[str, str] = {}
     where: dict[str, list[str]] = {}
-    # Oxigraph binds only projected variables (SEP-0007): ?f is projected, never spliced.
-    label_query = f"SELECT ?f ?l WHERE {{ ?f <{RDFS_LABEL}> ?l }} LIMIT 1"
-    graph_query = "SELECT DISTINCT ?f ?g WHERE { GRAPH ?g { ?f ?p ?o } }"
-    for focus in focus_nodes:
-        if not focus.startswith("<"):
-            continue
-        term = ox.NamedNode(focus[1:-1])
-        for row in store.query(
-            label_query, default_graph=graphs, substitutions={ox.Variable("f"): term}
-        ):
-            labels[focus] = row[1].value
-        rows = store.query(graph_query, named_graphs=graphs, substitutions={ox.Variable("f"): term})
-        where[focus] = [row[1].value for row in rows if row[1].value in shown]
+    # One query per batch of focus nodes, bound with VALUES (terms from the store, written
+    # by Term.n3, which refuses an IRI that could leave its brackets).
+    for start in range(0, len(focus_nodes), 500):
+        batch = " ".join(Term.iri(f[1:-1]).n3() for f in focus_nodes[start : start + 500])
+        labelled = f"SELECT ?f ?l WHERE {{ VALUES ?f {{ {batch} }} ?f <{RDFS_LABEL}> ?l }}"
+        for row in store.query(labelled, default_graph=graphs):
+            labels.setdefault(f"<{row[0].value}>", row[1].value)
+        stated = (
+            f"SELECT DISTINCT ?f ?g WHERE {{ VALUES ?f {{ {batch} }} GRAPH ?g {{ ?f ?p ?o }} }}"
+        )
+        for row in store.query(stated, named_graphs=graphs):
+            if row[1].value in shown:
+                where.setdefault(f"<{row[0].value}>", []).append(row[1].value)
     lines = _locate(project, shown, where)
     out = []
     for r in results:
