@@ -14,6 +14,13 @@ from kg.project import Project
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def built_store() -> None:
+    """Build the shipped project's store once, first: commands then answer without
+    rebuilding (a rebuild prints a notice that would mix into their expected output)."""
+    KnowledgeGraph(Project.load(ROOT)).build()
+
+
 @pytest.fixture(scope="session")
 def kg() -> KnowledgeGraph:
     """The shipped graph, loaded and reasoned once for the whole session."""

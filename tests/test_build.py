@@ -183,3 +183,11 @@ def test_query_does_not_import_the_reference_stack(project_copy):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_query_says_when_it_rebuilt(runner, project_copy):
+    first = invoke(runner, "query", "posts", project=project_copy)
+    assert first.exit_code == 0
+    assert first.stderr.startswith("kg: built .kg/store-")
+    again = invoke(runner, "query", "posts", project=project_copy)
+    assert again.stderr == ""

@@ -58,7 +58,13 @@ def _graph(ctx: click.Context):
     root = ctx.obj.get("project")
     project = Project.load(root) if root else Project.find()
     graph = KnowledgeGraph(project, engine=ctx.obj.get("engine", "oxigraph"))
-    ctx.call_on_close(lambda: [click.echo(f"Warning: {w}", err=True) for w in graph.warnings])
+    def report() -> None:
+        for note in graph.notices:
+            click.echo(f"kg: {note}", err=True)
+        for warning in graph.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+
+    ctx.call_on_close(report)
     return graph
 
 

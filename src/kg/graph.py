@@ -63,6 +63,8 @@ class KnowledgeGraph:
         self.engine = engine
         #: Things a person should know about the answer (e.g. it comes from an older build).
         self.warnings: list[str] = []
+        #: What was done on the way (e.g. the store was rebuilt because an input changed).
+        self.notices: list[str] = []
 
     @classmethod
     def open(cls, start: Path | str | None = None, **kwargs) -> KnowledgeGraph:
@@ -109,7 +111,9 @@ class KnowledgeGraph:
         from kg.store_oxigraph import OxigraphStore
 
         try:
-            self.build()
+            report = self.build()
+            if not report.skipped:
+                self.notices.append(f"built {report.store}: {report.summary()}")
         except ValidationFailed as exc:
             if current_store(self.project) is None:
                 raise
@@ -218,7 +222,15 @@ class KnowledgeGraph:
     # -- naming things -------------------------------------------------------------------
 
     def resolve(self, text: str) -> str:
-        """The IRI a person meant by a CURIE (``ex:azerbaijan``) or a label (``Azerbaijan``)."""
+        """The IRI a person meant by a CURIE (``ex:azerbaijan``) or a label (``Azerbaijan``).
+
+        Remembered for the life of this object: the store it reads does not change."""
+        cache = self.__dict__.setdefault("_resolved", {})
+        if text not in cache:
+            cache[text] = self._resolve(text)
+        return cache[text]
+
+    def _resolve(self, text: str) -> str:
         iri = expand(text) if ":" in text and " " not in text else None
         if iri is not None:
             term = {"_iri": Term.iri(iri)}
