@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import InputError
-from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH, compact
+from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH
 from kg.project import Project
 
 Progress = Callable[[str, int, int], None]
@@ -244,9 +244,3 @@ def _ox(node):
         return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
     return ox.Literal(str(node))
 
-
-def shown(term: str) -> str:
-    """An N-Triples term as people read it: CURIE for IRIs."""
-    if term.startswith("<") and term.endswith(">"):
-        return compact(term[1:-1])
-    return term
