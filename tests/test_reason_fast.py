@@ -182,6 +182,20 @@ def test_generated_data(rules):
     assert_same(fast, ref)
 
 
+def test_generated_data_with_injected_violations(rules):
+    """The same on a generated 10k graph with defects; the only difference is the named
+    one (the bad-date defect writes "YYYY"^^xsd:string: see the test below)."""
+    from kg.generate import generate
+
+    out = io.StringIO()
+    stats = generate(out, triples=10_000, seed=7, violations=0.05)
+    assert stats.by_kind.get("bad-date")
+    fast, ref = run_both(rules, {"synthetic": out.getvalue()})
+    only_fast, only_ref = differences(fast, ref)
+    assert not only_fast
+    assert all(p == OWL.disjointWith and XSD.string in (s, o) for s, p, o in only_ref)
+
+
 def test_every_rule_kind(rules):
     assert not rules.unsupported
     fast, ref = run_both(rules, {"hand-built": HAND_BUILT})
