@@ -58,6 +58,7 @@ def _graph(ctx: click.Context):
     root = ctx.obj.get("project")
     project = Project.load(root) if root else Project.find()
     graph = KnowledgeGraph(project, engine=ctx.obj.get("engine", "oxigraph"))
+
     def report() -> None:
         for note in graph.notices:
             click.echo(f"kg: {note}", err=True)

@@ -243,4 +243,3 @@ def _ox(node):
     if node.datatype:
         return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
     return ox.Literal(str(node))
-
