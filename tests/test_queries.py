@@ -74,12 +74,6 @@ EXPECTED: dict[str, list[dict[str, str]]] = {
             "node": "ex:partnership-azerbaijan-nato",
         },
         {
-            "date": "1999",
-            "event": "began supporting",
-            "what": "Azerbaijan's participation in KFOR",
-            "node": "ex:participation-azerbaijan-kfor",
-        },
-        {
             "date": "2005",
             "event": "plan or agreement in force",
             "what": "Azerbaijan's Individual Partnership Action Plan",
