@@ -24,9 +24,6 @@ class Sources:
     ontology: Graph
     shapes: Graph
     graphs: dict[URIRef, Graph] = field(default_factory=dict)
-    files: dict[URIRef, Path] = field(default_factory=dict)
-    #: how each source file is shown to people (relative to the project root)
-    shown: dict[URIRef, str] = field(default_factory=dict)
 
     def merged(self, *, with_ontology: bool = True) -> Graph:
         """All asserted triples in one plain graph (what SHACL and OWL RL read)."""
@@ -89,6 +86,4 @@ def load_sources(project: Project) -> Sources:
                 path=shown,
             )
         sources.graphs[name] = graph
-        sources.files[name] = path
-        sources.shown[name] = shown
     return sources
