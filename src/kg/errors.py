@@ -1,10 +1,25 @@
 """Typed errors, each carrying the process exit code the CLI turns it into.
 
-Exit codes are a documented contract (as in pySHACL): 0 success or conforms,
-1 the data does not conform to its shapes, 2 unusable input or a usage mistake.
+Exit codes are a documented contract (as in pySHACL), kept in :data:`EXIT_CODES`:
+0 success or conforms, 1 the data does not conform to its shapes, 2 unusable input or a
+usage mistake, 3 a bug in kg, 124 a query ran out of time (as GNU ``timeout``), 130
+interrupted (Ctrl-C, as shells report SIGINT).
 """
 
 from __future__ import annotations
+
+import re
+
+EXIT_CODES = {
+    0: "success (kg validate: the data conforms)",
+    1: "the data violates its SHACL shapes",
+    2: "unusable input or a usage mistake",
+    3: "an internal error: a bug in kg",
+    124: "a query ran out of time (--timeout)",
+    130: "interrupted (Ctrl-C)",
+}
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 class KgError(Exception):
@@ -28,8 +43,59 @@ class InputError(KgError):
         self.path = path
         self.line = line
 
+    def __reduce__(self):  # survive pickling across the query worker's pipe
+        return (_rebuild, (type(self), str(self), self.path, self.line))
+
+
+def _rebuild(cls, text: str, path: str | None, line: int | None) -> InputError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, text)
+    error.path, error.line = path, line
+    return error
+
+
+class StorageError(InputError):
+    """Writing kg's own state or an output failed for a reason outside kg (a full disk,
+    a file-size limit, a read-only file system)."""
+
 
 class ValidationFailed(KgError):
     """The asserted data violates its SHACL shapes."""
 
     exit_code = 1
+
+
+class QueryTimeout(KgError):
+    """A query ran longer than its time limit and was stopped."""
+
+    exit_code = 124
+
+
+class Interrupted(KgError):
+    """The user pressed Ctrl-C (SIGINT) and the work was stopped."""
+
+    exit_code = 130
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """*value* quoted for a message: at most *limit* characters, control characters and
+    terminal escapes written as ``\\x1b``-style escapes, never the raw bytes."""
+    text = str(value)
+    cut = len(text) > limit
+    text = _UNSAFE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text[:limit],
+    )
+    return "'" + text.replace("'", "\\'") + "'" + (f" (… {len(value):,} characters)" if cut else "")
+
+
+def printable(text: str) -> str:
+    """*text* with control characters and terminal escapes escaped, nothing cut."""
+    return _UNSAFE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
