@@ -70,15 +70,16 @@ def _graph(ctx: click.Context):
 
 
 def _emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
-    """*text* to standard output, or atomically to *output* (an old file survives failure)."""
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from kg.fileio import write_atomic
+    """*text* to standard output (None or ``-``) or to *output* as a Unix tool writes it:
+    a regular file (or a symlink's target) replaced atomically, a FIFO or device written
+    to, a read-only file or a missing folder refused (see :func:`kg.fileio.write_output`).
+    ``wrote PATH`` goes to standard error only for files, so a pipeline's data stays clean.
+    """
+    from kg.fileio import write_output
 
-    write_atomic(output, text)
-    if not quiet:
-        click.echo(f"wrote {output}", err=True)
+    said = write_output(output, text)
+    if said and not quiet:
+        click.echo(said, err=True)
 
 
 class _Progress:
