@@ -24,21 +24,6 @@ from kg.store import Store
 from kg.terms import Term
 
 ENGINES = ("oxigraph", "reference")
-_LABEL_OF = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX kg: <https://w3id.org/kg-diplo/ontology#>
-SELECT DISTINCT ?s WHERE {
-  { ?s rdfs:label ?label } UNION { ?s skos:altLabel ?label } UNION { ?s kg:handle ?label }
-  FILTER(isIRI(?s) && LCASE(STR(?label)) = LCASE(STR(?_text)))
-}"""
-_ALL_LABELS = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT DISTINCT ?label WHERE { ?s rdfs:label ?label }"""
-_EXISTS = "SELECT ?s WHERE { { ?_iri ?p ?o } UNION { ?s ?p ?_iri } } LIMIT 1"
-_SAME_BUT_CASE = """SELECT DISTINCT ?s WHERE { ?s ?p ?o
-  FILTER(isIRI(?s) && LCASE(STR(?s)) = LCASE(STR(?_iri))) }"""
-_SUBJECTS = "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }"
 _CLASSES = f"""
 SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{
   GRAPH ?g {{ ?s <{RDF_TYPE}> ?class }}
@@ -222,49 +207,16 @@ class KnowledgeGraph:
     # -- naming things -------------------------------------------------------------------
 
     def resolve(self, text: str) -> str:
-        """The IRI a person meant by a CURIE (``ex:azerbaijan``) or a label (``Azerbaijan``).
+        """The IRI a person meant by ``<iri>``, a CURIE (``ex:azerbaijan``) or a label
+        (``Azerbaijan``), checked to be well formed and to name something in the asserted
+        view (see :mod:`kg.resolve`). Remembered for the life of this object: the store it
+        reads does not change."""
+        from functools import partial
 
-        Remembered for the life of this object: the store it reads does not change."""
-        cache = self.__dict__.setdefault("_resolved", {})
-        if text not in cache:
-            cache[text] = self._resolve(text)
-        return cache[text]
+        from kg.resolve import resolve_name
 
-    def _resolve(self, text: str) -> str:
-        iri = expand(text) if ":" in text and " " not in text else None
-        if iri is not None:
-            term = {"_iri": Term.iri(iri)}
-            if self.sparql(_EXISTS, bindings=term, inferred=False).rows:
-                return iri
-            folded = [
-                r[0].value for r in self.sparql(_SAME_BUT_CASE, bindings=term, inferred=False).rows
-            ]
-            if len(folded) == 1:
-                return folded[0]
-            subjects = [r[0].value for r in self.sparql(_SUBJECTS, inferred=False).rows]
-            near = difflib.get_close_matches(iri, subjects, n=3)
-            hint = f" Did you mean {', '.join(near)}?" if near else ""
-            raise UsageError(f"{text!r} names nothing in the graph.{hint}")
-        rows = self.sparql(
-            _LABEL_OF, bindings={"_text": Term.literal(text.strip())}, inferred=False
-        )
-        found = sorted({r[0].value for r in rows.rows})
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise UsageError(
-                f"the label {text!r} is ambiguous: it names {', '.join(found)}. "
-                "Give a CURIE instead."
-            )
-        labels = {
-            r[0].value.casefold(): r[0].value for r in self.sparql(_ALL_LABELS, inferred=False).rows
-        }
-        near = difflib.get_close_matches(text.casefold(), labels, n=3)
-        hint = f" Close labels: {', '.join(repr(labels[n]) for n in near)}." if near else ""
-        raise UsageError(
-            f"no entity is labelled {text!r} and it is not a CURIE with a known prefix "
-            f"(ex:, kg:, wd:...).{hint}"
-        )
+        memo = self.__dict__.setdefault("_resolved", {})
+        return resolve_name(text, partial(self.sparql, inferred=False), memo)
 
 
 def _expand_paths(paths: Iterable[Path]) -> list[Path]:

@@ -11,14 +11,17 @@ RDF term, checks it against the declared type, and hands it to the engine as a b
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.errors import InputError, UsageError
+from kg.errors import InputError, UsageError, shown
 from kg.namespaces import XSD
-from kg.terms import Term
+from kg.resolve import check_iri
+from kg.terms import Term, unicode_problem
 
 #: BASIL type suffix -> XSD datatype local name (None: a plain string literal).
 _DATATYPES = {
@@ -36,16 +39,30 @@ _DATATYPES = {
 }
 _LANG = re.compile(r"^[a-z]{2,3}$")
 _VAR = re.compile(r"[?$](__?[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*)\b")
-_CHECKS: dict[str, re.Pattern[str]] = {
-    "integer": re.compile(r"^[+-]?\d+$"),
-    "decimal": re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$"),
-    "double": re.compile(r"^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|INF|NaN)$"),
-    "boolean": re.compile(r"^(true|false|1|0)$"),
-    "date": re.compile(r"^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"),
-    "dateTime": re.compile(r"^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"),
-    "gYear": re.compile(r"^-?\d{4,}$"),
-    "gYearMonth": re.compile(r"^-?\d{4,}-(0[1-9]|1[0-2])$"),
+# [0-9], not \d: \d also matches other scripts' digits ('٢٠٢٥'), which XSD does not allow.
+# Used with fullmatch: "$" would let a trailing line break through.
+_NUMBERS: dict[str, re.Pattern[str]] = {
+    "integer": re.compile(r"[+-]?[0-9]+"),
+    "decimal": re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"),
+    "double": re.compile(r"[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|INF|NaN)"),
+    "boolean": re.compile(r"true|false|1|0"),
 }
+# The year is matched loosely (a sign, any number of digits) so that a year kg cannot handle
+# gets that reason rather than "not a date".
+_YEAR = r"(?P<year>-?[0-9]+)"
+_DATE = _YEAR + r"-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+_TIMES: dict[str, re.Pattern[str]] = {
+    "gYear": re.compile(_YEAR),
+    "gYearMonth": re.compile(_YEAR + r"-(?P<month>[0-9]{2})"),
+    "date": re.compile(_DATE),
+    "dateTime": re.compile(
+        _DATE + r"T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(\.[0-9]+)?"
+        r"(?P<zone>Z|(?P<sign>[+-])(?P<zh>[0-9]{2}):(?P<zm>[0-9]{2}))?"
+    ),
+}
+#: Years kg compares correctly: stored dates are compared as text (``STR(?d) <= ...``), which
+#: orders years only while they have four digits and no sign; Python's dates agree.
+YEARS = "kg handles years 0001 to 9999, written with four digits"
 _EXAMPLES = {
     "integer": "42",
     "decimal": "3.5",
@@ -94,7 +111,7 @@ class StoredQuery:
                 return p
         known = ", ".join(p.name for p in self.params) or "none"
         raise UsageError(
-            f"query {self.name!r} has no parameter {name!r}; its parameters are: {known}."
+            f"query {self.name!r} has no parameter {shown(name)}; its parameters are: {known}."
         )
 
 
@@ -211,29 +228,70 @@ def bind(query: StoredQuery, given: Mapping[str, str], resolve: Resolver) -> dic
 
 
 def to_term(param: Param, raw: str, resolve: Resolver) -> Term:
-    """*raw* as the RDF term *param* declares, or a :class:`UsageError` saying what fits."""
+    """*raw* as the RDF term *param* declares, or a :class:`UsageError` saying what fits.
+
+    Whatever the text holds, the term returned can be written into a ``VALUES`` block
+    (:meth:`Term.n3`) and handed to either engine: what cannot is refused here, where the
+    message can name the parameter, rather than failing later as an internal error."""
+    problem = unicode_problem(raw)
+    if problem:
+        raise UsageError(f"parameter {param.name!r} got {shown(raw)}: {problem}.")
     if param.kind == "iri":
         return Term.iri(resolve_iri(raw, resolve))
     if param.kind == "literal":
         return Term.literal(raw)
     if param.kind.startswith("@"):
         return Term.literal(raw, lang=param.kind[1:])
-    check = _CHECKS.get(param.kind)
-    if check is not None and not check.match(raw.strip()):
+    text = raw.strip()
+    problem = type_problem(param.kind, text)
+    if problem is not None:
+        example = _EXAMPLES.get(param.kind, "")
+        why = f": {problem}" if problem else ""
         raise UsageError(
             f"parameter {param.name!r} must be an xsd:{param.kind} such as "
-            f"{_EXAMPLES[param.kind]!r}; got {raw!r}."
+            f"{example!r}; got {shown(raw)}{why}."
         )
-    return Term.literal(raw.strip(), XSD + param.kind)
+    return Term.literal(text, XSD + param.kind)
+
+
+def type_problem(kind: str, text: str) -> str | None:
+    """None when *text* is a valid xsd:*kind* that kg handles; otherwise why not ('' when
+    the text does not even have the type's shape, which the example then shows)."""
+    number = _NUMBERS.get(kind)
+    if number is not None:
+        return None if number.fullmatch(text) else ""
+    shape = _TIMES.get(kind)
+    if shape is None:
+        return None  # a datatype kg does not check
+    match = shape.fullmatch(text)
+    if match is None:
+        return ""
+    year = match["year"]
+    if year.startswith("-") or len(year) != 4 or year == "0000":
+        return YEARS
+    parts = match.groupdict()
+    month = int(parts["month"]) if parts.get("month") else 1
+    if not 1 <= month <= 12:
+        return f"there is no month {parts['month']}"
+    if parts.get("day") is not None:
+        try:
+            datetime.date.fromisoformat(text[:10])
+        except ValueError:
+            days = calendar.monthrange(int(year), month)[1]
+            return f"{calendar.month_name[month]} {year} has days 01 to {days}"
+    if parts.get("hour") is not None:
+        if not (int(parts["hour"]) < 24 and int(parts["minute"]) < 60):
+            return "a time runs from 00:00 to 23:59"
+        if int(parts["second"]) >= 60:
+            return "seconds run from 00 to 59"
+        offset = int(parts["zh"] or 0) * 60 + int(parts["zm"] or 0)
+        if int(parts["zm"] or 0) >= 60 or offset > 14 * 60:
+            return "a time zone runs from -14:00 to +14:00"
+    return None
 
 
 def resolve_iri(raw: str, resolve: Resolver) -> str:
-    """An IRI from ``<iri>``, an absolute IRI, a CURIE, or (via *resolve*) a label."""
-    text = raw.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1]
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
-        if _IRI_FORBIDDEN.search(text):
-            raise UsageError(f"{raw!r} is not a valid IRI: it holds a space or a forbidden sign.")
-        return text
-    return resolve(text)
+    """The IRI *resolve* finds for ``<iri>``, an absolute IRI, a CURIE or a label (see
+    :func:`kg.resolve.resolve_name`), checked again whatever resolver was given: it is
+    about to be bound, and an IRI that could end its brackets must never get that far."""
+    return check_iri(resolve(raw), raw)

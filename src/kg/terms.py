@@ -10,11 +10,43 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from kg.errors import shown
 from kg.namespaces import XSD, compact
 
 XSD_STRING = XSD + "string"
-_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+#: What would end an IRI's brackets or is no IRI character: white space, controls (C0, DEL,
+#: C1), lone surrogates, and the signs the IRIREF production excludes.
+_IRI_UNSAFE = re.compile(r'[\x00-\x20\x7f-\x9f<>"{}|^`\\\ud800-\udfff]')
+#: Lone surrogates: what Python makes of bytes that are not UTF-8 (``surrogateescape``).
+#: No RDF term can hold them and no engine can be handed them, so they are refused.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: What a literal's quotes cannot hold as it is: the quote, the backslash, line ends and
+#: every other control character (written as \uXXXX so that nothing reaches the engine raw).
+_LITERAL_ESCAPES: dict[int, str] = {
+    **{c: f"\\u{c:04X}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+    ord('"'): '\\"',
+    ord("\\"): "\\\\",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+def unicode_problem(value: str) -> str | None:
+    """Why *value* cannot be an RDF string, or None: RDF text is Unicode scalar values, so a
+    lone surrogate (an undecodable byte on the command line) has no RDF form."""
+    match = _SURROGATE.search(value)
+    if match is None:
+        return None
+    return (
+        f"it holds bytes that are not valid UTF-8 (shown as \\u{ord(match.group()):04x}); "
+        "give the value as UTF-8 text"
+    )
+
+
+def _escape_literal(value: str) -> str:
+    return value.translate(_LITERAL_ESCAPES)  # str.translate: a megabyte in milliseconds
 
 
 class Term(NamedTuple):
@@ -47,25 +79,24 @@ class Term(NamedTuple):
 
     def n3(self) -> str:
         """N-Triples form, as the SPARQL TSV format writes terms (and VALUES blocks bind
-        them): an IRI or blank node label that could break out of its brackets is refused."""
+        them): an IRI or blank node label that could break out of its brackets is refused,
+        and a literal's quote, backslash and control characters are escaped (``\\n``,
+        ``\\u001B``), so no value ends its quotes or reaches the engine as a raw control."""
         if self.kind == "uri":
             if _IRI_UNSAFE.search(self.value):
-                raise ValueError(f"not a valid IRI: {self.value!r}")
+                raise ValueError(f"not a valid IRI: {shown(self.value)}")
             return f"<{self.value}>"
         if self.kind == "bnode":
             if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.value):
-                raise ValueError(f"not a valid blank node label: {self.value!r}")
+                raise ValueError(f"not a valid blank node label: {shown(self.value)}")
             return "_:" + self.value
-        escaped = (
-            self.value.replace("\\", "\\\\")
-            .replace('"', '\\"')
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            .replace("\t", "\\t")
-        )
+        problem = unicode_problem(self.value)
+        if problem:
+            raise ValueError(f"not a valid literal: {shown(self.value)}: {problem}")
+        escaped = _escape_literal(self.value)
         if self.lang:
             if not re.fullmatch(r"[A-Za-z]+(-[A-Za-z0-9]+)*", self.lang):
-                raise ValueError(f"not a valid language tag: {self.lang!r}")
+                raise ValueError(f"not a valid language tag: {shown(self.lang)}")
             return f'"{escaped}"@{self.lang}'
         if self.datatype:
             return f'"{escaped}"^^{Term.iri(self.datatype).n3()}'

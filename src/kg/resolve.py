@@ -1,0 +1,192 @@
+"""Naming things: the IRI a person meant by ``<iri>``, an absolute IRI, a CURIE or a label.
+
+Every IRI parameter of a stored query goes through :func:`resolve_name`, whatever form it
+was given in, so that every form is checked the same way: the IRI must be well formed
+(:func:`check_iri`: it is about to be written into a ``VALUES`` block, where a ``>`` or a
+space would end it) and must name something in the graph (an IRI that names nothing gives
+no rows, which reads as "no memberships" rather than "you mistyped"). Messages quote the
+value with :func:`kg.errors.shown`, so a hostile or huge value is never echoed whole.
+
+The module knows the graph only through a callable that runs a query, so that it works on
+any engine and can be tested without one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING, Protocol
+
+from kg.errors import UsageError, printable, shown
+from kg.namespaces import PREFIXES, compact, expand
+from kg.terms import Term, unicode_problem
+
+if TYPE_CHECKING:
+    from kg.results import Result
+
+# The text is bound already lower-cased (Python's ``str.lower`` and SPARQL's ``LCASE`` both
+# apply Unicode's full lower-case mapping): ``LCASE(STR(?_text))`` would be computed once
+# per label, which for a megabyte of text is a megabyte per label.
+_LABEL_OF = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX kg: <https://w3id.org/kg-diplo/ontology#>
+SELECT DISTINCT ?s WHERE {
+  { ?s rdfs:label ?label } UNION { ?s skos:altLabel ?label } UNION { ?s kg:handle ?label }
+  FILTER(isIRI(?s) && LCASE(STR(?label)) = ?_lower)
+}"""
+_ALL_LABELS = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?label WHERE { ?s rdfs:label ?label }"""
+_EXISTS = "SELECT ?s WHERE { { ?_iri ?p ?o } UNION { ?s ?p ?_iri } } LIMIT 1"
+_SAME_BUT_CASE = """SELECT DISTINCT ?s WHERE { ?s ?p ?o
+  FILTER(isIRI(?s) && LCASE(STR(?s)) = ?_lower) }"""
+_SUBJECTS = "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }"
+
+#: ``scheme://``: text a person typed as an absolute IRI rather than as a CURIE or a label.
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_FORBIDDEN = '<>"{}|^`\\'
+#: ASCII that no IRI holds: white space, controls, and the signs that would end or break it.
+_ASCII_BAD = re.compile(r'[\x00-\x20\x7f<>"{}|^`\\]')
+#: Near matches are looked for only in text about as long as a name: difflib's cost grows
+#: with the length, and a kilobyte of text is not a typo of a name.
+_HINT_LIMIT = 200
+#: At most this many entities are listed when a label is ambiguous.
+_LIST_LIMIT = 5
+
+
+class RunQuery(Protocol):
+    """Runs a read-only SELECT on the asserted view with pre-bound variables."""
+
+    def __call__(self, text: str, *, bindings: Mapping[str, Term] | None = None) -> Result: ...
+
+
+def resolve_name(text: str, run: RunQuery, memo: MutableMapping[str, str] | None = None) -> str:
+    """The IRI a person meant by *text*: ``<iri>``, an absolute ``scheme://`` IRI, a CURIE
+    with a known prefix (``ex:azerbaijan``), or a label (``rdfs:label``, ``skos:altLabel``
+    or ``kg:handle``, any case) naming exactly one entity.
+
+    Raises :class:`UsageError` when the text is no valid IRI, names nothing, or names
+    several entities. *memo* remembers what was found (a graph's store does not change
+    while it is open); failures are not remembered.
+    """
+    if memo is not None and text in memo:
+        return memo[text]
+    name = text.strip()
+    problem = unicode_problem(name)
+    if problem:
+        raise UsageError(f"{shown(text)} cannot name anything: {problem}.")
+    if not name:
+        raise UsageError(
+            "the value is empty: give an IRI (<https://...>), a CURIE (ex:azerbaijan) or a label."
+        )
+    if name.startswith("<") and name.endswith(">"):
+        iri = _existing(check_iri(name[1:-1], text), text, run)
+    elif _ABSOLUTE.match(name):
+        iri = _existing(check_iri(name, text), text, run)
+    elif _is_curie(name):
+        iri = _existing(check_iri(expand(name) or "", text), text, run)
+    else:
+        iri = _labelled(name, text, run)
+    if memo is not None:
+        memo[text] = iri
+    return iri
+
+
+def check_iri(iri: str, given: str | None = None) -> str:
+    """*iri* itself when it is an absolute IRI that can be bound as it is; otherwise a
+    :class:`UsageError` quoting *given* (what the person typed) and saying what is wrong.
+
+    The engine parses the bound IRI again, so anything it would refuse is refused here
+    first, with a message about the value rather than about the query's syntax."""
+    given = iri if given is None else given
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"{shown(given)} is not a valid IRI: {why}.")
+
+    if not iri:
+        raise refuse("it is empty")
+    problem = unicode_problem(iri)
+    if problem:
+        raise refuse(problem)
+    match = _ASCII_BAD.search(iri)
+    # beyond ASCII, each distinct character once (a megabyte of text has few distinct ones)
+    odd = sorted(c for c in set(iri) if not c.isascii() and _unfit(c))
+    if match is None and odd:
+        match = re.search(re.escape(odd[0]), iri)
+    if match is not None:
+        char = match.group()
+        if char.isspace():
+            raise refuse("it holds a space or a line break")
+        if char in _FORBIDDEN:
+            raise refuse(f"it holds {char!r}, which no IRI may hold")
+        if unicodedata.category(char) == "Cc":
+            raise refuse(f"it holds the control character {printable(char)}")
+        raise refuse(f"it holds the invisible formatting character {printable(char)}")
+    if not _SCHEME.match(iri):
+        raise refuse("it is not absolute (an absolute IRI starts with a scheme, as in https://...)")
+    import pyoxigraph as ox  # the engine's own IRI parser is the final word
+
+    try:
+        ox.NamedNode(iri)
+    except ValueError as exc:
+        raise refuse(f"it is not well formed ({printable(str(exc)[:80])})") from None
+    return iri
+
+
+def _unfit(char: str) -> bool:
+    """Whether a non-ASCII character cannot stand in an IRI as it is: white space (no-break
+    space, line separator), C1 controls, and invisible formatting characters such as the
+    bidirectional overrides (RFC 3987 forbids them: an IRI must read as it is)."""
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
+
+
+def _is_curie(name: str) -> bool:
+    """``prefix:local`` with a prefix kg knows and no white space (a label may hold both a
+    colon and spaces: 'Note: ...')."""
+    prefix, sep, _ = name.partition(":")
+    return bool(sep) and prefix in PREFIXES and not any(c.isspace() for c in name)
+
+
+def _existing(iri: str, text: str, run: RunQuery) -> str:
+    """*iri* when the graph mentions it; the one IRI differing only in case; else an error
+    with the closest subjects as a hint."""
+    if run(_EXISTS, bindings={"_iri": Term.iri(iri)}).rows:
+        return iri
+    lower = {"_lower": Term.literal(iri.lower())}
+    folded = [r[0].value for r in run(_SAME_BUT_CASE, bindings=lower).rows if r[0]]
+    if len(folded) == 1:
+        return folded[0]
+    hint = ""
+    if len(iri) <= _HINT_LIMIT:
+        subjects = [r[0].value for r in run(_SUBJECTS).rows if r[0]]
+        near = difflib.get_close_matches(iri, subjects, n=3)
+        hint = f" Did you mean {', '.join(compact(n) for n in near)}?" if near else ""
+    raise UsageError(f"{shown(text)} names nothing in the graph.{hint}")
+
+
+def _labelled(name: str, text: str, run: RunQuery) -> str:
+    """The one entity labelled *name* (any case), or an error naming the candidates."""
+    rows = run(_LABEL_OF, bindings={"_lower": Term.literal(name.lower())}).rows
+    found = sorted({r[0].value for r in rows if r[0]})
+    if len(found) == 1:
+        return found[0]
+    if found:
+        listed = ", ".join(compact(iri) for iri in found[:_LIST_LIMIT])
+        more = f" and {len(found) - _LIST_LIMIT} more" if len(found) > _LIST_LIMIT else ""
+        raise UsageError(
+            f"the label {shown(text)} is ambiguous: it names {listed}{more}. Give a CURIE instead."
+        )
+    hint = ""
+    if len(name) <= _HINT_LIMIT:
+        labels = {r[0].value.casefold(): r[0].value for r in run(_ALL_LABELS).rows if r[0]}
+        near = difflib.get_close_matches(name.casefold(), labels, n=3)
+        hint = f" Close labels: {', '.join(shown(labels[n]) for n in near)}." if near else ""
+    if ":" in name and name.partition(":")[0] in PREFIXES:
+        why = "it is not a CURIE either: a CURIE holds no spaces"
+    else:
+        why = "it is not a CURIE with a known prefix (ex:, kg:, wd:...)"
+    raise UsageError(f"no entity is labelled {shown(text)} and {why}.{hint}")
