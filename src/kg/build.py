@@ -9,6 +9,15 @@ A build never damages the store that is answering: it writes a new store in a te
 folder and swaps a symlink to it (``os.replace`` is atomic), under a lock so that two
 builds never interleave. A build killed half-way leaves only a temporary folder, which
 the next build removes; a build of invalid data fails and keeps the last good store.
+
+Reading never waits for writing: :func:`answering_store` takes no lock and writes
+nothing when the store is fresh; when an input changed it builds only if it can take the
+build lock at once and write ``.kg``, and otherwise answers from the last good store with
+a warning (a build is running or stopped; the project is read-only). Any failure of a
+build (bad Turtle, an unreadable file, a full disk, invalid data) likewise leaves queries
+answering from the last good store, with a warning naming the problem. State that is not
+as kg left it (``.kg/current`` copied as a folder, a broken link, a junk manifest, an
+emptied or foreign store folder) is detected and rebuilt, with a one-line notice.
 """
 
 from __future__ import annotations
@@ -21,11 +30,11 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kg.errors import InputError, ValidationFailed
+from kg.errors import InputError, KgError, StorageError, UsageError, ValidationFailed
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kg.project import CONFIG_NAME, Project
 
@@ -33,7 +42,8 @@ STATE_DIR = ".kg"
 CURRENT = "current"
 MANIFEST = "manifest.json"
 REPORT = "report.json"
-FORMAT_VERSION = 3
+FAILED = "failed.json"
+FORMAT_VERSION = 4
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -49,6 +59,7 @@ class BuildReport:
     seconds: dict[str, float] = field(default_factory=dict)
     engines: dict[str, str] = field(default_factory=dict)
     skipped: bool = False
+    notices: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         total = sum(self.seconds.values())
@@ -65,18 +76,60 @@ def state_dir(project: Project) -> Path:
 
 
 def current_store(project: Project) -> Path | None:
-    """The folder of the store that answers now, or None before the first build."""
+    """The folder of the store that answers now, or None before the first build or when
+    the state in ``.kg`` is damaged (see :func:`store_problem`)."""
+    path, problem = _current(project)
+    return None if problem else path
+
+
+def store_problem(project: Project) -> str | None:
+    """Why the current store cannot answer, when ``.kg`` holds one that is damaged."""
+    path, problem = _current(project)
+    return problem if path is not None or problem else None
+
+
+def _current(project: Project) -> tuple[Path | None, str | None]:
     link = state_dir(project) / CURRENT
-    try:
-        target = os.readlink(link)
-    except OSError:
-        return None
+    if not os.path.lexists(link):
+        return None, None
+    if not link.is_symlink():
+        return (
+            link,
+            f"{STATE_DIR}/{CURRENT} is a folder, not a link (a copy that dereferenced links?)",
+        )
+    target = os.readlink(link)
     path = state_dir(project) / target
-    return path if (path / MANIFEST).is_file() else None
+    if "/" in target or not path.is_dir():
+        return path, f"{STATE_DIR}/{CURRENT} points to a store that is not there"
+    return path, _damage(path)
+
+
+def _damage(path: Path) -> str | None:
+    """What is wrong with the store folder *path*, or None when it looks whole."""
+    try:
+        manifest = read_manifest(path)
+        graphs = manifest["graphs"]
+        assert isinstance(manifest["inputs"], dict) and isinstance(manifest["report"], dict)
+        assert isinstance(graphs["named"], list) and isinstance(graphs["union"], list)
+        identity = (path / "store" / "IDENTITY").read_text(encoding="utf-8").strip()
+    except FileNotFoundError as exc:
+        return f"its {Path(exc.filename).name} is missing"
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        return "its manifest is unreadable"
+    if not (path / "store" / "CURRENT").is_file():
+        return "its store folder is empty"
+    if manifest.get("identity") != identity:
+        return "its store folder holds another store than the one built"
+    if not (path / REPORT).is_file():
+        return f"its {REPORT} is missing"
+    return None
 
 
 def read_manifest(store: Path) -> dict:
-    return json.loads((store / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((store / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError("not a manifest")
+    return manifest
 
 
 # -- staleness ---------------------------------------------------------------------------
@@ -138,14 +191,30 @@ def is_fresh(project: Project, manifest: dict) -> bool:
 
 
 @contextmanager
-def _lock(project: Project) -> Iterator[None]:
-    """One build at a time per project; a second one waits, then finds the store fresh."""
+def _lock(project: Project, *, wait: bool = True) -> Iterator[bool]:
+    """One build at a time per project; a second one waits, then finds the store fresh.
+
+    With *wait* false, yields False at once when another build holds the lock (running,
+    or stopped with Ctrl-Z) instead of waiting. Raises :class:`StorageError` when ``.kg``
+    cannot be written (a read-only project)."""
     folder = state_dir(project)
-    folder.mkdir(exist_ok=True)
-    with (folder / "lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        folder.mkdir(exist_ok=True)
+        handle = (folder / "lock").open("a")
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write kg's state folder ({exc.strerror}); kg build needs write access "
+            "to the project.",
+            path=STATE_DIR,
+        ) from None
+    with handle:
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -163,38 +232,204 @@ def build(
     data violates its shapes and *allow_invalid* is false.
     """
     with _lock(project):
-        current = current_store(project)
-        if current is not None and not force:
-            manifest = read_manifest(current)
-            if is_fresh(project, manifest):
-                return BuildReport(**manifest["report"], skipped=True)
-        _remove_leftovers(project)
-        tmp = state_dir(project) / f"tmp-{uuid.uuid4().hex[:12]}"
+        return _build_locked(project, allow_invalid=allow_invalid, force=force, progress=progress)
+
+
+def _build_locked(
+    project: Project, *, allow_invalid: bool, force: bool, progress: Progress | None
+) -> BuildReport:
+    notices = heal(project)
+    current = current_store(project)
+    if current is not None and not force:
+        manifest = read_manifest(current)
+        if is_fresh(project, manifest):
+            return BuildReport(**manifest["report"], skipped=True, notices=notices)
+    _remove_leftovers(project)
+    tmp = state_dir(project) / f"tmp-{uuid.uuid4().hex[:12]}"
+    final = None
+    try:
         try:
             report = _compile(project, tmp, progress or (lambda *a: None))
-            if report.violations and not allow_invalid:
-                raise ValidationFailed(
-                    f"the data violates its shapes ({report.violations} problem(s)); the "
-                    "store was not replaced. Run 'kg validate' for the report, fix the data, "
-                    "or build with --allow-invalid."
-                )
-            final = state_dir(project) / f"store-{time.strftime('%Y%m%d-%H%M%S')}-{tmp.name[4:]}"
+        except OSError as exc:
+            raise _storage_error(project, exc) from None
+        if report.violations and not allow_invalid:
+            raise ValidationFailed(
+                f"the data violates its shapes ({report.violations} problem(s)); the "
+                "store was not replaced. Run 'kg validate' for the report, fix the data, "
+                "or build with --allow-invalid."
+            )
+        final = state_dir(project) / f"store-{time.strftime('%Y%m%d-%H%M%S')}-{tmp.name[4:]}"
+        try:
             os.rename(tmp, final)
             report.store = project.relative(final)
             _write_json(final / MANIFEST, {**read_manifest(final), "report": _report_dict(report)})
             link = state_dir(project) / f"{CURRENT}.{tmp.name}"
             os.symlink(final.name, link)
             os.replace(link, state_dir(project) / CURRENT)  # the atomic swap
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        _remove_old_stores(project, keep=final.name)
-        return report
+        except OSError as exc:
+            raise _storage_error(project, exc) from None
+    except KgError as exc:
+        _remember_failure(project, exc)
+        if final is not None and final.exists() and current_store(project) != final:
+            shutil.rmtree(final, ignore_errors=True)
+        raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    (state_dir(project) / FAILED).unlink(missing_ok=True)
+    _remove_old_stores(project, keep=final.name)
+    report.notices = notices
+    return report
+
+
+def _storage_error(project: Project, exc: OSError) -> StorageError:
+    where = project.relative(Path(exc.filename)) if getattr(exc, "filename", None) else STATE_DIR
+    return StorageError(
+        f"the build could not write its store ({exc.strerror or exc}); the last good store "
+        "was kept. Free disk space (or lift the file-size limit) and run 'kg build'.",
+        path=where,
+    )
+
+
+# -- answering while building ------------------------------------------------------------
+
+
+@dataclass
+class Answering:
+    """The store that answers a query, and what the person should be told about it."""
+
+    path: Path
+    notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = True) -> Answering:
+    """The store to answer from now, rebuilt first when an input changed and kg can.
+
+    Never blocks on a running build when a store exists, and never writes when the store
+    is fresh, so a reader without write access to the project can query. When the build
+    cannot happen or fails, the last good store answers and a warning says why. With no
+    store at all, waits up to *wait* seconds for a running build, then gives up. With
+    *fallback* false, a build that fails raises instead (an export must not pass old
+    data off as the current one).
+    """
+    current = current_store(project)
+    if current is not None and is_fresh(project, read_manifest(current)):
+        return Answering(current)
+    failure = _known_failure(project)
+    if current is not None and failure is not None and fallback:
+        return Answering(current, warnings=[_fallback_warning(failure)])
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with _lock(project, wait=False) as locked:
+                if locked:
+                    try:
+                        report = _build_locked(
+                            project, allow_invalid=False, force=False, progress=None
+                        )
+                    except KgError as exc:
+                        current = current_store(project)
+                        if current is None or not fallback:
+                            raise
+                        return Answering(current, warnings=[_fallback_warning(str(exc))])
+                    path = current_store(project)
+                    assert path is not None
+                    notices = list(report.notices)
+                    if not report.skipped:
+                        notices.append(f"built {report.store}: {report.summary()}")
+                    return Answering(path, notices=notices)
+        except StorageError as exc:
+            if current is None:
+                raise UsageError(
+                    f"{exc} There is no built store to answer from: ask someone who can "
+                    "write the project to run 'kg build'."
+                ) from None
+            return Answering(
+                current,
+                warnings=[
+                    "the inputs changed but kg cannot rebuild (no write access to .kg); "
+                    "answering from the last build."
+                ],
+            )
+        if current is not None:
+            return Answering(
+                current,
+                warnings=[
+                    "a build is running (or stopped) and holds the lock; answering from "
+                    "the last good build."
+                ],
+            )
+        if time.monotonic() >= deadline:
+            raise UsageError(
+                "there is no built store yet and another build holds the lock (running, or "
+                "stopped with Ctrl-Z); wait for it to finish, or stop it, then try again."
+            )
+        time.sleep(0.1)
+
+
+def _fallback_warning(problem: str) -> str:
+    return f"{problem.rstrip('.')}. Answering from the last good build."
+
+
+def _stat_print(project: Project) -> dict[str, list[int]]:
+    prints = {}
+    for path in input_files(project):
+        try:
+            prints[project.relative(path)] = list(_stat(path))
+        except OSError:
+            prints[project.relative(path)] = [-1, -1]
+    return prints
+
+
+def _remember_failure(project: Project, exc: KgError) -> None:
+    """Record a build's failure for these exact inputs, so the next query warns at once
+    instead of building again (only failures that the same inputs would repeat)."""
+    if isinstance(exc, StorageError) or not isinstance(exc, InputError | ValidationFailed):
+        return
+    with suppress(OSError, KgError):
+        _write_json(
+            state_dir(project) / FAILED, {"inputs": _stat_print(project), "error": str(exc)}
+        )
+
+
+def _known_failure(project: Project) -> str | None:
+    try:
+        failed = json.loads((state_dir(project) / FAILED).read_text(encoding="utf-8"))
+        if failed["inputs"] == _stat_print(project):
+            return str(failed["error"])
+    except (OSError, ValueError, KeyError, TypeError, KgError):
+        pass
+    return None
+
+
+def heal(project: Project) -> list[str]:
+    """Set right the state in ``.kg`` that kg did not leave so (call with the lock held);
+    return one-line notices of what was done."""
+    path, problem = _current(project)
+    if problem is None:
+        return []
+    link = state_dir(project) / CURRENT
+    notices = []
+    if not link.is_symlink() and link.is_dir() and _damage(link) is None:
+        adopted = state_dir(project) / f"store-{time.strftime('%Y%m%d-%H%M%S')}-adopted"
+        os.rename(link, adopted)
+        os.symlink(adopted.name, link)
+        return [f"{problem}; made it a store folder and linked it again."]
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link, ignore_errors=True)
+    if path is not None and path != link and path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    notices.append(f"the store in {STATE_DIR} was damaged ({problem}); set it aside and rebuilt.")
+    return notices
 
 
 def _report_dict(report: BuildReport) -> dict:
     data = asdict(report)
     data.pop("skipped")
+    data.pop("notices")
     return data
 
 
@@ -240,6 +475,7 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
     )
     disk.flush()
     del disk, store
+    identity = (folder / "store" / "IDENTITY").read_text(encoding="utf-8").strip()
     seconds["reason"] = time.perf_counter() - t
 
     report = BuildReport(
@@ -253,6 +489,7 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
     sources = {name: rel for name, rel in graphs.items() if name != ONTOLOGY_GRAPH}
     manifest = {
         "format": FORMAT_VERSION,
+        "identity": identity,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "inputs": prints,
         "sources": sources,
@@ -292,6 +529,25 @@ def _remove_leftovers(project: Project) -> None:
 
 
 def _remove_old_stores(project: Project, keep: str) -> None:
+    """Delete stores no longer current, but not one a query is reading (it holds a shared
+    lock on the store's manifest: see :func:`reading`); a later build removes it."""
     for path in state_dir(project).glob("store-*"):
-        if path.name != keep:
+        if path.name == keep:
+            continue
+        try:
+            with (path / MANIFEST).open("rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(path, ignore_errors=True)
+        except BlockingIOError:
+            continue
+        except OSError:
             shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Hold the store folder *path* against removal while a query reads it (a shared
+    lock on its manifest, taken on a read-only descriptor: no write access needed)."""
+    with (path / MANIFEST).open("rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield

@@ -3,10 +3,12 @@
 Each command parses options, calls one library function and renders; typed library
 errors become one-paragraph messages and documented exit codes, never tracebacks:
 
-    0  success (and, for ``kg validate``, the data conforms)
-    1  the data violates its SHACL shapes
-    2  unusable input or a usage mistake (bad Turtle, unknown query, parameter or format)
-    3  an internal error (a bug: please report it; KG_DEBUG=1 shows the traceback)
+    0    success (and, for ``kg validate``, the data conforms)
+    1    the data violates its SHACL shapes
+    2    unusable input or a usage mistake (bad Turtle, unknown query, parameter or format)
+    3    an internal error (a bug: please report it; KG_DEBUG=1 shows the traceback)
+    124  a query ran out of time (``--timeout``)
+    130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import click
 
 from kg import __version__
-from kg.errors import KgError, UsageError
+from kg.errors import Interrupted, KgError, UsageError, printable, shown
 from kg.results import FORMATS as RESULT_FORMATS
 
 EXPORT_FORMATS = ("turtle", "json-ld", "nt", "nquads", "trig")
@@ -31,39 +33,55 @@ class KgGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _quiet_stdout()
+            click.echo("Interrupted.", err=True)
+            ctx.exit(Interrupted.exit_code)
         except KgError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError:  # the reader went away (kg export | head): not an error
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _quiet_stdout()
             ctx.exit(0)
         except Exception as exc:  # a bug: say so plainly, keep the traceback for KG_DEBUG
             if os.environ.get("KG_DEBUG"):
                 raise
             click.echo(
-                f"Internal error: {type(exc).__name__}: {exc}\n"
+                f"Internal error: {type(exc).__name__}: {printable(str(exc))[:2000]}\n"
                 "This is a bug in kg; run again with KG_DEBUG=1 for details and report it.",
                 err=True,
             )
             ctx.exit(3)
 
 
-def _graph(ctx: click.Context):
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (CliRunner): nothing to silence
+        pass
+
+
+def _graph(ctx: click.Context, timeout: float | None = None):
+    """The project's graph; queries run in a child process under the time and memory
+    limits of kg.toml's [query] table (*timeout* overrides the time)."""
     from kg.graph import KnowledgeGraph
     from kg.project import Project
+    from kg.worker import Limits
 
     root = ctx.obj.get("project")
     project = Project.load(root) if root else Project.find()
-    graph = KnowledgeGraph(project, engine=ctx.obj.get("engine", "oxigraph"))
+    limits = Limits(timeout=timeout or project.timeout, memory_mib=project.memory_mib)
+    graph = KnowledgeGraph(project, engine=ctx.obj.get("engine", "oxigraph"), limits=limits)
 
     def report() -> None:
         for note in graph.notices:
-            click.echo(f"kg: {note}", err=True)
+            click.echo(f"kg: {printable(note)}", err=True)
         for warning in graph.warnings:
-            click.echo(f"Warning: {warning}", err=True)
+            click.echo(f"Warning: {printable(warning)}", err=True)
 
     ctx.call_on_close(report)
     return graph
@@ -118,6 +136,29 @@ def view_option(f):
     )(f)
 
 
+def timeout_option(f):
+    """``--timeout SECONDS``: stop the query after that long (exit 124)."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True, max=86_400),
+        default=None,
+        metavar="SECONDS",
+        help="Stop the query after SECONDS (exit 124). Default: 'timeout' under [query] in "
+        "kg.toml, else 60.",
+    )(f)
+
+
+def _write_result(result, fmt: str) -> None:
+    """Stream *result* to standard output as it arrives (bounded memory for any size)."""
+    import shutil
+
+    from kg.results import render_chunks
+
+    width = shutil.get_terminal_size((0, 0)).columns if sys.stdout.isatty() else None
+    for chunk in render_chunks(result, fmt, width=width or None):
+        click.echo(chunk, nl=False)
+
+
 def results_format_option(f):
     return click.option(
         "--format",
@@ -158,7 +199,8 @@ def cli(ctx: click.Context, project: Path | None, engine: str):
         kg query memberships            run one with its default parameters
         kg validate                     check the data against the shapes
 
-    Exit codes: 0 ok, 1 data violates the shapes, 2 bad input or usage, 3 internal error.
+    Exit codes: 0 ok, 1 data violates the shapes, 2 bad input or usage, 3 internal error
+    (a bug), 124 a query ran out of time, 130 interrupted (Ctrl-C).
     """
     ctx.ensure_object(dict)
     ctx.obj["project"] = project
@@ -183,7 +225,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str):
         kg validate --format json new-source.ttl
     """
     report = _graph(ctx).validate(paths or None)
-    click.echo(report.render(fmt), nl=False)
+    text = report.render(fmt)
+    click.echo(printable(text) if fmt == "text" else text, nl=False)
     ctx.exit(0 if report.conforms else 1)
 
 
@@ -312,8 +355,16 @@ def list_queries(ctx: click.Context):
 )
 @results_format_option
 @view_option
+@timeout_option
 @click.pass_context
-def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str, inferred: bool):
+def query(
+    ctx: click.Context,
+    name: str,
+    params: tuple[str, ...],
+    fmt: str,
+    inferred: bool,
+    timeout: float | None,
+):
     """Run the stored query NAME (see 'kg queries').
 
     Values are bound as typed RDF terms, never pasted into the query text. Each
@@ -324,18 +375,16 @@ def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str, infe
         kg query memberships -p state=Azerbaijan
         kg query as-of -p date=1995-06-01 --format csv
     """
-    from kg.results import render
-
     given = {}
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(
-                f"parameter {item!r} is not NAME=VALUE; write e.g. -p state=Azerbaijan."
+                f"parameter {shown(item)} is not NAME=VALUE; write e.g. -p state=Azerbaijan."
             )
         given[key.strip()] = value
-    result = _graph(ctx).run(name, given, inferred=inferred)
-    click.echo(render(result, fmt), nl=False)
+    result = _graph(ctx, timeout).run(name, given, inferred=inferred)
+    _write_result(result, fmt)
 
 
 @cli.command()
@@ -344,13 +393,16 @@ def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str, infe
     "-f",
     "--file",
     "file",
-    type=click.File("r", encoding="utf-8"),
-    help="Read the query from FILE ('-' for standard input).",
+    type=click.File("rb"),
+    help="Read the query from FILE ('-' for standard input), in UTF-8.",
 )
 @results_format_option
 @view_option
+@timeout_option
 @click.pass_context
-def sparql(ctx: click.Context, text: str | None, file, fmt: str, inferred: bool):
+def sparql(
+    ctx: click.Context, text: str | None, file, fmt: str, inferred: bool, timeout: float | None
+):
     """Run an ad-hoc read-only SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE).
 
     Updates (INSERT, DELETE, LOAD...) are refused: the Turtle files are the truth.
@@ -361,13 +413,31 @@ def sparql(ctx: click.Context, text: str | None, file, fmt: str, inferred: bool)
         kg sparql 'SELECT ?s WHERE { ?s a kg:State }'
         kg sparql -f my-question.rq --format json
     """
-    from kg.results import render
-
     if (text is None) == (file is None):
         raise UsageError("give the query as an argument or with -f FILE, not both or neither.")
-    query_text = text if text is not None else file.read()
-    result = _graph(ctx).sparql(query_text, inferred=inferred, prefixes=True)
-    click.echo(render(result, fmt), nl=False)
+    query_text = text if text is not None else _read_query(file)
+    result = _graph(ctx, timeout).sparql(query_text, inferred=inferred, prefixes=True)
+    _write_result(result, fmt)
+
+
+def _read_query(file) -> str:
+    """The query text of ``-f FILE``, decoded strictly (a UTF-8 byte-order mark is fine)."""
+    from kg.errors import InputError
+
+    name = getattr(file, "name", "<stdin>")
+    name = "standard input" if name in ("<stdin>", "-") else name
+    data = file.read(1 << 24 + 1)
+    if len(data) > 1 << 24:
+        raise InputError("a query of more than 16 MiB is not a query kg runs.", path=name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the query as UTF-8.",
+            path=name,
+            line=line,
+        ) from None
 
 
 @cli.command()

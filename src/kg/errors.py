@@ -92,10 +92,13 @@ def shown(value: str, limit: int = 60) -> str:
 
 
 def printable(text: str) -> str:
-    """*text* with control characters and terminal escapes escaped, nothing cut."""
-    return _UNSAFE.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
+    """*text* with control characters and terminal escapes escaped, nothing cut; line
+    breaks and tabs are kept (a message may have several lines)."""
+    return _UNSAFE.sub(_escape_kept, text)
+
+
+def _escape_kept(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in "\n\t":
+        return char
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"

@@ -10,18 +10,18 @@ pyshacl unless the work at hand needs them, so ``kg query`` starts fast.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 
-from kg.errors import UsageError, ValidationFailed
-from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES, RDF_TYPE, expand
+from kg.errors import UsageError
+from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES, RDF_TYPE
 from kg.project import Project
 from kg.queries import StoredQuery, bind, get_query, load_queries
 from kg.results import Result
 from kg.store import Store
 from kg.terms import Term
+from kg.worker import Limits
 
 ENGINES = ("oxigraph", "reference")
 _CLASSES = f"""
@@ -41,11 +41,16 @@ SELECT ?g (SAMPLE(?t) AS ?title) (COUNT(*) AS ?n) WHERE {{
 class KnowledgeGraph:
     """A project's graph: validation, the compiled store, stored queries, exports."""
 
-    def __init__(self, project: Project, *, engine: str = "oxigraph"):
+    def __init__(self, project: Project, *, engine: str = "oxigraph", limits: Limits | None = None):
+        """*limits*: run each query in a child process that can be stopped (time-out,
+        memory cap, Ctrl-C; see :mod:`kg.worker`). None runs queries in this process, with
+        no limit, which is what a program that trusts its own queries wants."""
         if engine not in ENGINES:
             raise UsageError(f"unknown engine {engine!r}; use one of: {', '.join(ENGINES)}.")
         self.project = project
         self.engine = engine
+        self.limits = limits
+        self._in_child = False
         #: Things a person should know about the answer (e.g. it comes from an older build).
         self.warnings: list[str] = []
         #: What was done on the way (e.g. the store was rebuilt because an input changed).
@@ -92,20 +97,25 @@ class KnowledgeGraph:
             from kg.reference import reference_store
 
             return reference_store(self.project)
-        from kg.build import current_store, read_manifest
         from kg.store_oxigraph import OxigraphStore
 
-        try:
-            report = self.build()
-            if not report.skipped:
-                self.notices.append(f"built {report.store}: {report.summary()}")
-        except ValidationFailed as exc:
-            if current_store(self.project) is None:
-                raise
-            self.warnings.append(f"{exc} Answering from the last good build.")
-        path = current_store(self.project)
-        self.manifest = read_manifest(path)
+        path = self._answering_path()
         return OxigraphStore.open(path / "store", self.manifest["graphs"])
+
+    def _answering_path(self, *, fallback: bool = True) -> Path:
+        """The store folder to answer from, built first when needed; what was done or
+        should be known about it goes to :attr:`notices` and :attr:`warnings`. With
+        *fallback* false, a failed build is an error rather than a warning."""
+        if "_path" not in self.__dict__:
+            from kg.build import answering_store, read_manifest
+
+            wait = self.limits.timeout if self.limits else 3600.0
+            answering = answering_store(self.project, wait=wait, fallback=fallback)
+            self.notices.extend(answering.notices)
+            self.warnings.extend(answering.warnings)
+            self._path = answering.path
+            self.manifest = read_manifest(answering.path)
+        return self._path
 
     # -- asking --------------------------------------------------------------------------
 
@@ -121,6 +131,10 @@ class KnowledgeGraph:
 
         *prefixes* predeclares kg's prefixes (kg:, ex:, rdfs:...) for ad-hoc queries.
         """
+        if self._isolating():
+            return self._isolated(
+                lambda: self.sparql(text, bindings=bindings, inferred=inferred, prefixes=prefixes)
+            )
         return self.store.query(
             text, bindings=bindings, inferred=inferred, prefixes=PREFIXES if prefixes else None
         )
@@ -136,8 +150,44 @@ class KnowledgeGraph:
     ) -> Result:
         """Run stored query *name* with *params* (public names -> text) bound as typed terms."""
         query = self.stored_query(name)
+        if self._isolating():  # label lookups and the query itself in one child
+            return self._isolated(lambda: self.run(name, params, inferred=inferred))
         bindings = bind(query, params or {}, self.resolve)
         return self.sparql(query.text, bindings=bindings, inferred=inferred)
+
+    def _isolating(self) -> bool:
+        return self.limits is not None and not self._in_child
+
+    def _isolated(self, make: Callable[[], Result]) -> Result:
+        """The result of ``make()`` computed in a child process under :attr:`limits`,
+        streamed back: see :mod:`kg.worker`."""
+        from kg.worker import run_isolated
+
+        assert self.limits is not None
+        if self.engine != "reference":
+            path = self._answering_path()  # build (or fall back) here, not in the child
+        else:
+            self.store  # noqa: B018 - built in memory once, inherited by every child
+
+        def job(emit) -> None:
+            self._in_child = True
+            if self.engine != "reference":
+                from kg.build import reading
+
+                self.__dict__.pop("store", None)  # never share an open store across fork
+                with reading(path):
+                    _emit_result(make(), emit)
+            else:
+                _emit_result(make(), emit)
+
+        stream = run_isolated(job, self.limits)
+        kind, head = next(stream)
+        if kind == "ask":
+            list(stream)
+            return Result(boolean=head)
+        if kind == "triples":
+            return Result(triples=stream)
+        return Result(vars=head, rows=stream)
 
     # -- export and figures --------------------------------------------------------------
 
@@ -157,6 +207,8 @@ class KnowledgeGraph:
         """The graph in an RDF format; JSON-LD is compacted with the project's context."""
         from kg.export import QUAD_FORMATS, load_context, serialize_union
 
+        if self.engine != "reference":
+            self._answering_path(fallback=False)  # never export an older build silently
         graphs = self.export_graphs(inferred=inferred, ontology=ontology)
         if fmt in QUAD_FORMATS or fmt == "nt":
             return self.store.dump(fmt, graphs)
@@ -217,6 +269,20 @@ class KnowledgeGraph:
 
         memo = self.__dict__.setdefault("_resolved", {})
         return resolve_name(text, partial(self.sparql, inferred=False), memo)
+
+
+def _emit_result(result: Result, emit) -> None:
+    """Send *result* through a worker's *emit*: a head saying its kind, then its items."""
+    if result.boolean is not None:
+        emit(("ask", result.boolean))
+    elif result.triples is not None:
+        emit(("triples", None))
+        for triple in result.stream_triples():
+            emit(triple)
+    else:
+        emit(("select", list(result.vars)))
+        for row in result.stream():
+            emit(row)
 
 
 def _expand_paths(paths: Iterable[Path]) -> list[Path]:

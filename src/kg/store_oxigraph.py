@@ -75,13 +75,15 @@ class OxigraphStore:
             raise InputError(_syntax_message(str(exc))) from None
         if isinstance(res, ox.QueryBoolean):
             return Result(boolean=bool(res))
+        # Rows and triples are produced as they are read, so a large result can be
+        # streamed to the output in bounded memory (see kg.results.render_chunks).
         if isinstance(res, ox.QueryTriples):
             return Result(
-                triples=[(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in res]
+                triples=((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in res)
             )
         names = [v.value for v in res.variables]
-        rows = [tuple(from_ox(sol[i]) for i in range(len(names))) for sol in res]
-        return Result(vars=names, rows=rows)
+        width = range(len(names))
+        return Result(vars=names, rows=(tuple(from_ox(sol[i]) for i in width) for sol in res))
 
     def _graph(self, name: str):
         return ox.DefaultGraph() if name == self._inferred_name else ox.NamedNode(name)
