@@ -33,9 +33,9 @@ class KgGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted) as exc:
             _quiet_stdout()
-            click.echo("Interrupted.", err=True)
+            click.echo(f"Interrupted{': ' + str(exc) if str(exc) else '.'}", err=True)
             ctx.exit(Interrupted.exit_code)
         except KgError as exc:
             click.echo(f"Error: {printable(str(exc))}", err=True)
@@ -155,8 +155,12 @@ def _write_result(result, fmt: str) -> None:
     from kg.results import render_chunks
 
     width = shutil.get_terminal_size((0, 0)).columns if sys.stdout.isatty() else None
+    # sys.stdout, not click.echo: echo strips escape sequences when not on a terminal
+    # (the data formats must carry every character) and flushes on every call.
+    out = sys.stdout
     for chunk in render_chunks(result, fmt, width=width or None):
-        click.echo(chunk, nl=False)
+        out.write(chunk)
+    out.flush()
 
 
 def results_format_option(f):

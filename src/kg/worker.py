@@ -61,11 +61,12 @@ def run_isolated(job: Callable[[Emit], None], limits: Limits) -> Iterator[object
     import tempfile
 
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child(job, write_fd, errors.fileno(), limits)
+        _child(job, write_fd, errors.fileno(), limits, parent)
     os.close(write_fd)
     deadline = time.monotonic() + limits.timeout
     reader = _Reader(read_fd)
@@ -100,7 +101,7 @@ def run_isolated(job: Callable[[Emit], None], limits: Limits) -> Iterator[object
                     done = True
                     raise WorkerBug(payload)
     except KeyboardInterrupt:
-        raise Interrupted("interrupted: the query was stopped.") from None
+        raise Interrupted("the query was stopped.") from None
     finally:
         os.close(read_fd)
         if not done:
@@ -135,10 +136,13 @@ class _Reader:
             yield pickle.loads(body)
 
 
-def _child(job: Callable[[Emit], None], fd: int, errors_fd: int, limits: Limits) -> None:
+def _child(
+    job: Callable[[Emit], None], fd: int, errors_fd: int, limits: Limits, parent: int
+) -> None:
     """Run *job* with the limits set, send what it emits, and exit without returning."""
     code = 0
     try:
+        _die_with(parent)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches both; die at once
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         os.dup2(errors_fd, 2)
@@ -184,6 +188,19 @@ class _Batch(list):
     """Items the child grouped to save pipe round trips; the parent unpacks them."""
 
 
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when its parent dies (SIGKILL of ``kg`` must not
+    leave a query running on its own). Linux only; elsewhere the time-out still holds."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _limit_memory(mib: int) -> None:
     import resource
 
@@ -212,7 +229,7 @@ def _raise_death(pid: int, errors, limits: Limits) -> None:
     if "memory allocation" in tail or "Cannot allocate" in tail or "mmap" in tail:
         raise _memory_error(limits)
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT:
-        raise Interrupted("interrupted: the query was stopped.")
+        raise Interrupted("the query was stopped.")
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
         raise _memory_error(limits) if not tail.strip() else WorkerBug(tail.strip()[-2000:])
     why = (
