@@ -493,3 +493,38 @@ def test_non_utf8_query_file_and_bom(built, tmp_path):
     bom.write_bytes("\ufeffASK { ex:nato a kg:Agent }".encode())
     result = kg(built, "sparql", "-f", str(bom))
     assert result.returncode == 0 and result.stdout == "yes\n", result.stderr
+
+
+# -- an allowed SERVICE is still bounded ---------------------------------------------------
+
+
+def test_allowed_service_that_never_answers_times_out(built):
+    """A server on loopback that accepts and then says nothing: the query's time-out
+    stops the call (exit 124), and a closed port is a clear exit 2."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    allowed = f'"http://127.0.0.1:{port}/sparql", "http://127.0.0.1:{closed_port}/sparql"'
+    (built / "kg.toml").write_text(
+        (built / "kg.toml").read_text() + f"\n[query]\nservices = [{allowed}]\n",
+        encoding="utf-8",
+    )
+    try:
+        query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
+        result = kg(built, "sparql", query, "--timeout", "2", timeout=60)
+        assert result.returncode == 124, result.stderr
+        clean(result)
+        query = query.replace(str(port), str(closed_port))
+        result = kg(built, "sparql", query, "--timeout", "20", timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "could not be answered" in result.stderr
+        clean(result)
+    finally:
+        silent.close()

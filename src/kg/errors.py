@@ -71,6 +71,10 @@ class QueryTimeout(KgError):
     exit_code = 124
 
 
+class QueryFailed(KgError):
+    """The engine could not answer (a SERVICE endpoint down, a read error)."""
+
+
 class Interrupted(KgError):
     """The user pressed Ctrl-C (SIGINT) and the work was stopped."""
 

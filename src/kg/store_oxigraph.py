@@ -10,17 +10,19 @@ Importing this module costs pyoxigraph alone: no rdflib.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 
-from kg.errors import InputError
+from kg.errors import InputError, QueryFailed
 from kg.results import Result
 from kg.sparql_text import bind_values
 from kg.store import refuse_updates
 from kg.terms import Term
 
+T = TypeVar("T")
 RDF_FORMATS = {
     "nt": ox.RdfFormat.N_TRIPLES,
     "nquads": ox.RdfFormat.N_QUADS,
@@ -73,17 +75,23 @@ class OxigraphStore:
             )
         except SyntaxError as exc:
             raise InputError(_syntax_message(str(exc))) from None
+        except OSError as exc:
+            raise _failed(exc) from None
         if isinstance(res, ox.QueryBoolean):
             return Result(boolean=bool(res))
         # Rows and triples are produced as they are read, so a large result can be
         # streamed to the output in bounded memory (see kg.results.render_chunks).
         if isinstance(res, ox.QueryTriples):
             return Result(
-                triples=((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in res)
+                triples=_reading(
+                    (from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in res
+                )
             )
         names = [v.value for v in res.variables]
         width = range(len(names))
-        return Result(vars=names, rows=(tuple(from_ox(sol[i]) for i in width) for sol in res))
+        return Result(
+            vars=names, rows=_reading(tuple(from_ox(sol[i]) for i in width) for sol in res)
+        )
 
     def _graph(self, name: str):
         return ox.DefaultGraph() if name == self._inferred_name else ox.NamedNode(name)
@@ -115,6 +123,22 @@ class OxigraphStore:
             triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
             out += ox.serialize(triples, format=RDF_FORMATS[fmt]) or b""
         return out.decode("utf-8")
+
+
+def _reading(items: Iterator[T]) -> Iterator[T]:
+    """*items*, with an engine failure met while evaluating (a SERVICE that cannot be
+    reached, a store read error) turned into a message for people."""
+    try:
+        yield from items
+    except OSError as exc:
+        raise _failed(exc) from None
+
+
+def _failed(exc: OSError) -> QueryFailed:
+    return QueryFailed(
+        f"the query could not be answered: {exc}. If it calls a SERVICE, check that the "
+        "endpoint is up and reachable."
+    )
 
 
 def _syntax_message(text: str) -> str:
