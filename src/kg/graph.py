@@ -131,6 +131,9 @@ class KnowledgeGraph:
 
         *prefixes* predeclares kg's prefixes (kg:, ex:, rdfs:...) for ad-hoc queries.
         """
+        from kg.service import check_services  # SERVICE would call out: see kg.service
+
+        check_services(text, prefixes=PREFIXES if prefixes else None, allowed=self.project.services)
         if self._isolating():
             return self._isolated(
                 lambda: self.sparql(text, bindings=bindings, inferred=inferred, prefixes=prefixes)
