@@ -13,13 +13,24 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import InputError
+from kg.errors import InputError, printable
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH
 from kg.project import Project
 
 Progress = Callable[[str, int, int], None]
-_POSITION = re.compile(r"line (\d+)")
 _BULK_FROM = 4 << 20  # bytes
+_CHUNK = 1 << 20  # bytes read at a time when checking a file's encoding
+#: Oxigraph's parser holds one term (literal, IRI, name, comment) in a buffer of this size.
+TOKEN_LIMIT = 16 << 20
+_BOM = b"\xef\xbb\xbf"
+_FOREIGN_BOMS = (  # longest first: UTF-32's little-endian mark starts like UTF-16's
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+_PARSER_AT = re.compile(r"^Parser error [^:]*: ")  # "... at line 2 column 9: ", dropped
+_REASON_LIMIT = 200  # characters of a parser's explanation shown in a message
 
 
 def load_into(
@@ -79,39 +90,226 @@ def _count(store: ox.Store, graph: str) -> int:
 
 
 def _parse(store: ox.Store, path: Path, graph: str, project: Project) -> None:
+    """Load one Turtle file into *graph*; every way it can fail becomes an InputError.
+
+    The file is first read once in chunks (:func:`check_text`), because Oxigraph accepts
+    NUL bytes and invalid UTF-8 in comments, which rdflib (the reference engine) refuses,
+    and rejects a byte-order mark, which rdflib and most editors accept: checking here
+    keeps both engines reading the same files, with a line number for each refusal.
+    """
     shown = project.relative(path)
     if not path.is_file():
         raise InputError("file not found; check the path in kg.toml.", path=shown)
-    # The bulk loader pays a fixed cost per call (threads, batches): worth it on big files.
-    load = store.bulk_load if path.stat().st_size > _BULK_FROM else store.load
     try:
-        load(
-            path=str(path),
-            format=ox.RdfFormat.TURTLE,
-            base_iri=graph if graph != ONTOLOGY_GRAPH else path.resolve().as_uri(),
-            to_graph=ox.NamedNode(graph),
-        )
-    except SyntaxError as exc:
-        match = _POSITION.search(str(exc))
-        why = str(exc).split(": ", 1)[-1]
+        size = path.stat().st_size
+        has_bom = check_text(path, shown)
+    except OSError as exc:
         raise InputError(
-            f"Turtle syntax error: {why}. Fix the statement on this line "
-            "(often a missing '.', ';' or a prefix that is not declared).",
+            f"cannot read it ({safe_reason(exc.strerror or str(exc))}).", path=shown
+        ) from None
+    # The bulk loader pays a fixed cost per call (threads, batches): worth it on big files.
+    load = store.bulk_load if size > _BULK_FROM else store.load
+    options = {
+        "format": ox.RdfFormat.TURTLE,
+        "base_iri": graph if graph != ONTOLOGY_GRAPH else path.resolve().as_uri(),
+        "to_graph": ox.NamedNode(graph),
+    }
+    try:
+        if has_bom:  # Oxigraph reads U+FEFF as a character: hand it what follows
+            with path.open("rb") as handle:
+                handle.seek(len(_BOM))
+                load(handle, **options)
+        else:  # from the path, Oxigraph reads the file itself, without the GIL: faster
+            load(path=str(path), **options)
+    except SyntaxError as exc:
+        raise _syntax_error(exc, shown) from None
+    except MemoryError as exc:
+        if "buffer maximal size" not in str(exc):
+            raise InputError(
+                "not enough memory to load it; load it on a machine with more memory.",
+                path=shown,
+            ) from None
+        raise InputError(
+            f"a single term (a literal, IRI, prefixed name or comment) is longer than "
+            f"{TOKEN_LIMIT >> 20} MiB, the most the parser reads at once. Keep such text in "
+            "a file of its own and link to it, or split it.",
             path=shown,
-            line=int(match.group(1)) if match else None,
+            line=long_token_line(path),
         ) from None
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read it: {exc}", path=shown) from None
+        raise InputError(f"cannot read it: {safe_reason(str(exc))}", path=shown) from None
+
+
+def _syntax_error(exc: SyntaxError, shown: str) -> InputError:
+    """Oxigraph's SyntaxError as a message: its line, its column, its reason (escaped and
+    cut: the reason may quote the offending text, which may hold terminal escapes or
+    megabytes of a runaway token)."""
+    text = exc.msg if isinstance(exc.msg, str) else str(exc)
+    why = _PARSER_AT.sub("", text)
+    column = f" at column {exc.offset}" if isinstance(exc.offset, int) else ""
+    return InputError(
+        f"Turtle syntax error{column}: {safe_reason(why)}. Fix the statement on this line "
+        "(often a missing '.', ';' or a prefix that is not declared).",
+        path=shown,
+        line=exc.lineno if isinstance(exc.lineno, int) else None,
+    )
+
+
+def safe_reason(text: str) -> str:
+    """A parser's or the system's explanation, safe to print in a one-paragraph message:
+    cut (it may quote a runaway token of megabytes) and with control characters (terminal
+    escapes from a hostile file, line breaks) written as escapes."""
+    safe = printable(text[:_REASON_LIMIT]).replace("\n", "\\n").replace("\t", "\\t")
+    return safe + (f"… ({len(text):,} characters)" if len(text) > _REASON_LIMIT else "")
+
+
+def check_text(source: Path | bytes, shown: str) -> bool:
+    """Refuse what cannot be Turtle text, with its line; True when a UTF-8 BOM starts it.
+
+    Refused: UTF-16 and UTF-32 (by their byte-order mark), NUL bytes (a binary or damaged
+    file: a truncated download padded with zeros, or UTF-16 without its mark) and bytes
+    that are not UTF-8. A file is read in chunks, so a big one costs a few percent of its
+    parse and no memory; lines are counted only when something is found.
+    """
+    if isinstance(source, bytes):
+        head, problem = source[:4], _first_problem([source])
+    else:
+        with source.open("rb") as handle:
+            head = handle.read(4)
+            handle.seek(0)
+            problem = _first_problem(iter(lambda: handle.read(_CHUNK), b""))
+    for mark, encoding in _FOREIGN_BOMS:
+        if head.startswith(mark):
+            raise InputError(
+                f"is {encoding} text (it starts with a {encoding} byte-order mark); Turtle "
+                "files are UTF-8: save it as UTF-8.",
+                path=shown,
+                line=1,
+            )
+    if problem is not None:
+        offset, message = problem
+        if isinstance(source, bytes):
+            before = source[:offset]
+        else:
+            with source.open("rb") as handle:
+                before = handle.read(offset)
+        raise InputError(message, path=shown, line=line_at(before, offset))
+    return head.startswith(_BOM)
+
+
+def _first_problem(chunks: Iterable[bytes]) -> tuple[int, str] | None:
+    """The offset of the first NUL byte or non-UTF-8 sequence, and what to say of it."""
+    offset = 0  # in the file, of the first byte of `data`
+    pending = b""  # the start of a character that the previous chunk cut
+    for chunk in chunks:
+        data = pending + chunk if pending else chunk
+        cut = _boundary(data)
+        problem = _problem(data[:cut] if cut < len(data) else data, offset)
+        if problem is not None:
+            return problem
+        offset += cut
+        pending = data[cut:]
+    return _problem(pending, offset)  # what is left must be whole characters
+
+
+def _boundary(data: bytes) -> int:
+    """How much of *data* ends on a whole UTF-8 character (all of it, mostly)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:  # ASCII: whatever precedes it is decided
+            return len(data) - back + 1
+        if byte >= 0xC0:  # the first byte of a character that may go on in the next chunk
+            return len(data) - back
+    return len(data)  # only continuation bytes: invalid anyway, let the decoder say so
+
+
+def _problem(part: bytes, offset: int) -> tuple[int, str] | None:
+    nul = part.find(b"\x00")
+    found: list[tuple[int, str]] = []
+    if nul >= 0:
+        found.append(
+            (
+                offset + nul,
+                "holds a NUL byte (\\x00): the file is binary or damaged (a truncated "
+                "download, a disk error) or UTF-16 text without its mark. Restore it from its "
+                "source, or save it as UTF-8 text.",
+            )
+        )
+    if not part.isascii():
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = part[exc.start : max(exc.end, exc.start + 1)][:4]
+            found.append(
+                (
+                    offset + exc.start,
+                    f"is not UTF-8 text here (byte{'s' if len(bad) > 1 else ''} "
+                    f"{' '.join(f'0x{b:02X}' for b in bad)} at byte {offset + exc.start:,}: "
+                    f"{exc.reason}); it was probably saved as Latin-1 or Windows-1252. Save "
+                    "it as UTF-8.",
+                )
+            )
+    return min(found) if found else None
+
+
+def _breaks(data: bytes | str) -> int:
+    """Line breaks in *data*: LF, CRLF or a lone CR each end a line (as Oxigraph counts)."""
+    if isinstance(data, str):
+        return data.count("\n") + data.count("\r") - data.count("\r\n")
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def line_at(data: bytes | str, offset: int) -> int:
+    """The line (from 1) of the character at *offset* in *data*."""
+    return 1 + _breaks(data[:offset])
+
+
+def long_token_line(path: Path, limit: int = TOKEN_LIMIT) -> int | None:
+    """The line where a term longer than *limit* bytes begins, as far as a scan without a
+    parser can tell: the first line that long, else the first long string (triple quotes)
+    that runs that long; None when neither is found.
+
+    Oxigraph's error for such a term does not say where it is; this runs only then.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    for number, text in enumerate(data.splitlines(), 1):
+        if len(text) > limit:
+            return number
+    found: list[int] = []
+    for quote in (b'"""', b"'''"):
+        at = data.find(quote)
+        while at >= 0:
+            end = data.find(quote, at + 3)
+            if end < 0 or end - at > limit:
+                found.append(at)
+                break
+            at = data.find(quote, end + 3)
+    return line_at(data, min(found)) if found else None
 
 
 def _check_self_description(store: ox.Store, name: str, shown: str) -> None:
+    """A source file must say what its source is (its type), so every fact in the graph
+    can be traced to a described document; an empty file is told apart, for a clearer
+    message."""
     node = ox.NamedNode(name)
+    stem = name.rsplit("/", 1)[-1]
+    example = (
+        f"add e.g. '<> a kg:NewsArticle ; kg:title \"...\" ; kg:url <...> .' "
+        f"(in this file <> is ex:{stem})"
+    )
+    if not any(store.quads_for_pattern(None, None, None, node)):
+        raise InputError(
+            f"holds no triples (it is empty, or only comments and prefixes); a source file "
+            f"describes its source <{name}> and states its facts: {example}",
+            path=shown,
+        )
     if not any(store.quads_for_pattern(node, ox.NamedNode(_RDF_TYPE), None, node)):
-        stem = name.rsplit("/", 1)[-1]
         raise InputError(
             f"this file holds the facts of the source <{name}> but does not describe it; "
-            f"add e.g. '<> a kg:NewsArticle ; kg:title \"...\" ; kg:url <...> .' "
-            f"(in this file <> is ex:{stem})",
+            + example,
             path=shown,
         )
 

@@ -1,0 +1,1 @@
+"""Generated fault corpora for the loaders (see corpus.py)."""
