@@ -528,3 +528,37 @@ def test_allowed_service_that_never_answers_times_out(built):
         clean(result)
     finally:
         silent.close()
+
+
+def test_reference_engine_does_not_fetch_from_graphs(project_copy):
+    """rdflib loads FROM / FROM NAMED IRIs over HTTP by default; kg must not let it."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        where = f"http://127.0.0.1:{server.server_address[1]}/g"
+        for clause in (f"FROM <{where}>", f"FROM NAMED <{where}>"):
+            result = kg(
+                project_copy,
+                "--engine",
+                "reference",
+                "sparql",
+                f"SELECT * {clause} WHERE {{ ?s ?p ?o }} LIMIT 1",
+            )
+            assert result.returncode == 0, result.stderr
+        assert seen == []
+    finally:
+        server.shutdown()

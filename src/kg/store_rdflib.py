@@ -75,6 +75,11 @@ class RdflibStore:
         inferred: bool = True,
         prefixes: Mapping[str, str] | None = None,
     ) -> Result:
+        import rdflib.plugins.sparql
+
+        # FROM / FROM NAMED name graphs of the dataset; rdflib would otherwise fetch them
+        # over HTTP (kg goes on the network only for an allowed SERVICE).
+        rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
         parsed = prepare(sparql, prefixes)
         init = {Variable(k): to_rdflib(v) for k, v in (bindings or {}).items()}
         res = self.dataset(inferred=inferred).query(parsed, initBindings=init)
