@@ -131,9 +131,8 @@ class KnowledgeGraph:
 
         *prefixes* predeclares kg's prefixes (kg:, ex:, rdfs:...) for ad-hoc queries.
         """
-        from kg.service import check_services  # SERVICE would call out: see kg.service
-
-        check_services(text, prefixes=PREFIXES if prefixes else None, allowed=self.project.services)
+        if not self._in_child:  # checked once, before the query runs anywhere
+            self._check_services(text, prefixes=prefixes)
         if self._isolating():
             return self._isolated(
                 lambda: self.sparql(text, bindings=bindings, inferred=inferred, prefixes=prefixes)
@@ -153,10 +152,17 @@ class KnowledgeGraph:
     ) -> Result:
         """Run stored query *name* with *params* (public names -> text) bound as typed terms."""
         query = self.stored_query(name)
+        self._check_services(query.text, prefixes=False)
         if self._isolating():  # label lookups and the query itself in one child
             return self._isolated(lambda: self.run(name, params, inferred=inferred))
         bindings = bind(query, params or {}, self.resolve)
         return self.sparql(query.text, bindings=bindings, inferred=inferred)
+
+    def _check_services(self, text: str, *, prefixes: bool) -> None:
+        """Refuse a SERVICE call to an endpoint kg.toml does not allow (see kg.service)."""
+        from kg.service import check_services
+
+        check_services(text, prefixes=PREFIXES if prefixes else None, allowed=self.project.services)
 
     def _isolating(self) -> bool:
         return self.limits is not None and not self._in_child
