@@ -385,8 +385,11 @@ def to_rdflib(store: ox.Store, graphs: list[ox.NamedNode]):
         or b""
         for g in graphs
     )
+    from kg.load import quiet_logger
+
     graph = Graph()
-    graph.parse(data=data.decode("utf-8"), format="nt")
+    with quiet_logger("rdflib.term"):  # an ill-typed literal would log a traceback to stderr
+        graph.parse(data=data.decode("utf-8"), format="nt")
     return graph
 
 

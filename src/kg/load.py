@@ -80,7 +80,7 @@ def parse_turtle(path: Path, *, shown_as: str | None = None, base: str | None = 
         text = _LONE_CR.sub("\n", text)
     graph = Graph()
     try:
-        with _quiet("rdflib.term"):  # its warnings would echo the file's raw IRIs
+        with quiet_logger("rdflib.term"):  # its warnings would echo the file's raw IRIs
             graph.parse(data=text, format="turtle", publicID=base or path.resolve().as_uri())
     except RecursionError:
         raise InputError(
@@ -112,7 +112,7 @@ def parse_turtle(path: Path, *, shown_as: str | None = None, base: str | None = 
 
 
 @contextmanager
-def _quiet(logger: str) -> Iterator[None]:
+def quiet_logger(logger: str) -> Iterator[None]:
     """Silence *logger*'s warnings for a moment (rdflib logs every odd IRI it meets, raw)."""
     log = logging.getLogger(logger)
     was = log.disabled

@@ -169,7 +169,7 @@ def _locate(project, shown: dict[str, str], where: dict[str, list[str]]) -> dict
     found: dict[tuple[str, str], int] = {}
     for g, needles in wanted.items():
         path = project.root / shown[g].split(", ")[0]
-        with Path(path).open(encoding="utf-8") as handle:
+        with Path(path).open(encoding="utf-8", errors="replace") as handle:
             for number, text in enumerate(handle, 1):
                 first = text.lstrip().split(None, 1)
                 if first and first[0] in needles and (g, needles[first[0]]) not in found:
