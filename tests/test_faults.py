@@ -276,10 +276,14 @@ def test_an_unreadable_data_folder_is_an_error_not_a_silent_skip(shared_project)
     (hidden / "secret.ttl").write_text(NEW_STATE, encoding="utf-8")
     reader = _as_reader(shared_project)
     hidden.chmod(0o000)
-    result = kg(shared_project, "validate", prefix=reader)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "data/private" in result.stderr and "cannot read" in result.stderr
-    clean(result)
+    for command in ("validate",):
+        result = kg(shared_project, command, prefix=reader)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "data/private" in result.stderr and "cannot read" in result.stderr
+        clean(result)
+    result = kg(shared_project, "sparql", STATES, prefix=reader)
+    assert result.returncode == 0 and "azerbaijan" in result.stdout
+    assert "Warning: data/private" in result.stderr and "last good build" in result.stderr
 
 
 # -- the last good store answers through every failure ------------------------------------
@@ -562,3 +566,11 @@ def test_reference_engine_does_not_fetch_from_graphs(project_copy):
         assert seen == []
     finally:
         server.shutdown()
+
+
+def test_stored_query_that_is_not_utf8(project_copy):
+    (project_copy / "queries" / "bad.rq").write_bytes(b'SELECT ?s WHERE {\n ?s ?p "caf\xe9" }')
+    result = kg(project_copy, "query", "bad")
+    assert result.returncode == 2, result.stderr
+    assert "bad.rq:2" in result.stderr and "not UTF-8" in result.stderr
+    clean(result)

@@ -314,8 +314,14 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
     data off as the current one).
     """
     current = current_store(project)
-    if current is not None and is_fresh(project, read_manifest(current)):
-        return Answering(current)
+    if current is not None:
+        try:
+            if is_fresh(project, read_manifest(current)):
+                return Answering(current)
+        except KgError as exc:  # an input cannot even be listed (an unreadable folder...)
+            if not fallback:
+                raise
+            return Answering(current, warnings=[_fallback_warning(str(exc))])
     failure = _known_failure(project)
     if current is not None and failure is not None and fallback:
         return Answering(current, warnings=[_fallback_warning(failure)])

@@ -133,7 +133,17 @@ def parse_query_file(path: Path) -> StoredQuery:
 def _parse_query_file(path: Path) -> StoredQuery:
     import yaml
 
-    text = path.read_text(encoding="utf-8")
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read this query ({exc.strerror}).", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the query as UTF-8.",
+            path=str(path),
+            line=data.count(b"\n", 0, exc.start) + 1,
+        ) from None
     header = "\n".join(
         line[3:] if line.startswith("#+ ") else line[2:]
         for line in text.splitlines()
