@@ -5,21 +5,31 @@ Triple formats (Turtle, N-Triples, JSON-LD) hold the union of the graphs; quad f
 the shipped ``@context`` and nested where natural (a meeting holds its participations, a
 state its memberships), because rdflib writes a flat ``@graph``. Nothing is fetched:
 a remote context is refused.
+
+Whatever kg accepted, it exports, in time linear in its size: N-Triples, N-Quads and
+TriG are written by Oxigraph; Turtle and JSON-LD by kg's own writers, which keep their
+place on explicit stacks instead of recursing (rdflib's Turtle writer dies of
+RecursionError at about 330 levels of nested blank nodes). Nesting stops at a fixed depth
+and goes on in a labelled top-level piece, because readers do recurse.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF
 from rdflib.term import Node
 
 from kg.errors import InputError, UsageError
 from kg.namespaces import KG, PREFIXES
+
+Triple = tuple[Node, Node, Node]
 
 FORMATS = {
     "turtle": "turtle",
@@ -29,6 +39,11 @@ FORMATS = {
     "trig": "trig",
 }
 QUAD_FORMATS = {"nquads", "trig"}
+#: Deepest nesting written. Readers recurse once per level (rdflib's Turtle parser fails
+#: from about 120 levels, Python's JSON encoder and rdflib's JSON-LD parser somewhat
+#: later), so deeper structures are cut into labelled pieces that refer to each other.
+TURTLE_MAX_DEPTH = 32
+JSONLD_MAX_DEPTH = 100
 EXTENSIONS = {".ttl": "turtle", ".jsonld": "json-ld", ".nt": "nt", ".nq": "nquads", ".trig": "trig"}
 
 #: Reverse terms: a node that only its subject points at is nested under that subject.
@@ -67,33 +82,335 @@ _FIXED_TERMS: dict[str, Any] = {
 
 
 def format_for(fmt: str | None, output: Path | None) -> str:
-    """The export format asked for, or guessed from the output file's extension."""
-    if fmt is None:
-        if output is not None and output.suffix in EXTENSIONS:
-            return EXTENSIONS[output.suffix]
+    """The export format asked for, or guessed from the output file's extension.
+
+    A guess that could be wrong is refused rather than made: ``-o kg.rdf`` used to write
+    Turtle into a file whose name promises RDF/XML. With *fmt* given, any name goes.
+    """
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
+        return fmt
+    if output is None or str(output) == "-" or not output.suffix:
         return "turtle"
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
-    return fmt
+    suffix = output.suffix.lower()
+    if suffix in EXTENSIONS:
+        return EXTENSIONS[suffix]
+    writable = ", ".join(EXTENSIONS)
+    if suffix == ".json":
+        raise UsageError(
+            f"kg cannot tell which format to write to a {output.suffix!r} file: name it "
+            f".jsonld or give --format json-ld (writable extensions: {writable})."
+        )
+    raise UsageError(
+        f"kg cannot write a {output.suffix!r} file: give the output one of the extensions "
+        f"{writable}, or choose the format with --format."
+    )
 
 
 def serialize_union(nquads: str, fmt: str, *, context: dict | None = None) -> str:
-    """The union of the graphs in *nquads* as Turtle or JSON-LD (compacted with *context*)."""
+    """*nquads* in *fmt*: the union of its graphs for the triple formats (JSON-LD compacted
+    with *context*), its graphs kept apart for N-Quads and TriG.
+
+    Every path here is iterative and linear in the size of the data: N-Triples, N-Quads
+    and TriG are Oxigraph's, Turtle and JSON-LD kg's own (:func:`to_turtle`,
+    :func:`to_jsonld`), because rdflib's writers recurse once per level of blank-node
+    nesting and die of RecursionError from about 330 levels.
+    """
     fmt = format_for(fmt, None)
-    ds = Dataset()
-    ds.parse(data=nquads, format="nquads")
-    union = Graph()
-    _bind(union)
-    for s, p, o, _ in ds.quads((None, None, None, None)):
-        union.add((s, p, o))
+    if fmt in QUAD_FORMATS or fmt == "nt":
+        return _serialize_oxigraph(nquads, fmt)
+    triples = _union_triples(nquads)
     if fmt == "json-ld":
-        return json.dumps(to_jsonld(union, context or {}), indent=2, ensure_ascii=False) + "\n"
-    return union.serialize(format=fmt)
+        return json.dumps(to_jsonld(triples, context or {}), indent=2, ensure_ascii=False) + "\n"
+    return to_turtle(triples)
 
 
-def _bind(graph: Graph) -> None:
-    for prefix, ns in PREFIXES.items():
-        graph.bind(prefix, ns, replace=True)
+def _union_triples(nquads: str) -> list[Triple]:
+    """The triples of every graph in *nquads*, each once, as rdflib terms.
+
+    Oxigraph parses and deduplicates; the writers need one pass over the triples, not
+    an rdflib store, whose parser and indexes took two thirds of the time of an export.
+    Literals come out as rdflib's parser makes them (a plain string has no datatype).
+    """
+    import pyoxigraph as ox
+
+    quads = ox.parse(nquads, format=ox.RdfFormat.N_QUADS)
+    unique = dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+    terms: dict[Any, Node] = {}
+
+    def term(t: Any) -> Node:
+        if t not in terms:
+            if isinstance(t, ox.NamedNode):
+                terms[t] = URIRef(t.value)
+            elif isinstance(t, ox.BlankNode):
+                terms[t] = BNode(t.value)
+            elif t.language:
+                terms[t] = Literal(t.value, lang=t.language)
+            elif t.datatype.value == PREFIXES["xsd"] + "string":
+                terms[t] = Literal(t.value)
+            else:
+                terms[t] = Literal(t.value, datatype=URIRef(t.datatype.value))
+        return terms[t]
+
+    return [(term(t.subject), term(t.predicate), term(t.object)) for t in unique]
+
+
+def _serialize_oxigraph(nquads: str, fmt: str) -> str:
+    """N-Triples (the union, each triple once), N-Quads or TriG, written by Oxigraph."""
+    import pyoxigraph as ox
+
+    quads = ox.parse(nquads, format=ox.RdfFormat.N_QUADS)
+    if fmt == "nt":
+        triples = dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+        return (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode("utf-8")
+    if fmt == "trig":
+        out = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
+    else:
+        out = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    return (out or b"").decode("utf-8")
+
+
+# -- Turtle ------------------------------------------------------------------------------
+
+
+def to_turtle(graph: Iterable[Triple], *, max_depth: int = TURTLE_MAX_DEPTH) -> str:
+    """*graph* as Turtle: the prefixes it uses, one block per subject, blank nodes that one
+    triple points at written in place (``[ ... ]``, lists as ``( ... )``).
+
+    kg's own writer rather than rdflib's, which recurses once per level of blank-node
+    nesting and stops with RecursionError from about 330 levels. This one keeps its place
+    on an explicit stack and runs in time linear in the size of the graph; a blank node
+    deeper than *max_depth* levels gets a label and a block of its own, so that readers
+    that recurse (rdflib's parser among them) can read the result back.
+    """
+    return _TurtleWriter(graph, max_depth).write()
+
+
+_INDENT = "    "
+_PN_LOCAL = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)?")
+_STRING_ESCAPES = re.compile(r'[\\"\x00-\x1f\x7f]')
+_LONG_STRING_ESCAPES = re.compile(r'[\\"\x00-\x09\x0b-\x1f\x7f]')  # all but line feeds
+_ECHAR = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+#: Literals Turtle writes bare, with the lexical forms its grammar accepts for them.
+_BARE = {
+    PREFIXES["xsd"] + "integer": re.compile(r"[+-]?[0-9]+"),
+    PREFIXES["xsd"] + "decimal": re.compile(r"[+-]?[0-9]*\.[0-9]+"),
+    PREFIXES["xsd"] + "double": re.compile(
+        r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)[eE][+-]?[0-9]+"
+    ),
+    PREFIXES["xsd"] + "boolean": re.compile(r"true|false"),
+}
+#: Predicates written first, in this order; the others follow by IRI.
+_FIRST_PREDICATES = (RDF.type, URIRef(PREFIXES["rdfs"] + "label"))
+
+#: What the writer's stack holds: text to append, or a generator of more of the same.
+_Piece = str | Iterator[Any]
+
+
+class _TurtleWriter:
+    """One Turtle document for one graph; see :func:`to_turtle`.
+
+    The generators below produce text and, where a blank node is written in place, the
+    generator for it; :meth:`_block` runs them on an explicit stack instead of the call
+    stack, which is what lets nesting go as deep as the data does.
+    """
+
+    def __init__(self, graph: Iterable[Triple], max_depth: int):
+        self.max_depth = max_depth
+        self.props: dict[Node, dict[Node, list[Node]]] = {}
+        self.refs: Counter[Node] = Counter()
+        for s, p, o in graph:
+            self.props.setdefault(s, {}).setdefault(p, []).append(o)
+            if isinstance(o, BNode):
+                self.refs[o] += 1
+        self.namespaces = sorted(
+            ((ns, prefix) for prefix, ns in PREFIXES.items()), key=lambda item: -len(item[0])
+        )
+        self.used: set[str] = set()
+        self.names: dict[Node, tuple[str, str | None]] = {}
+        self.blanks = 0  # labels given so far
+        self.written: set[Node] = set()  # blank nodes written, or queued to be, somewhere
+        self.queued: list[Node] = []  # blank nodes too deep to nest: blocks of their own
+        self.lists: dict[Node, bool] = {}
+
+    def write(self) -> str:
+        uris = sorted((s for s in self.props if not isinstance(s, BNode)), key=self._term)
+        blanks = sorted((s for s in self.props if isinstance(s, BNode)), key=str)
+        # blank nodes nobody points at ([] ...), then those pointed at more than once
+        # (labelled); those pointed at once are written in place, except in a cycle of
+        # such nodes, where the first one left over is labelled
+        roots = [
+            *uris,
+            *(b for b in blanks if self.refs[b] == 0),
+            *(b for b in blanks if self.refs[b] > 1),
+            *(b for b in blanks if self.refs[b] == 1),
+        ]
+        blocks: list[str] = []
+        for subject in roots:
+            if subject in self.written:
+                continue
+            self.written.add(subject)
+            blocks.append(self._block(subject))
+            while self.queued:
+                blocks.append(self._block(self.queued.pop(0)))
+        head = "".join(f"@prefix {p}: <{PREFIXES[p]}> .\n" for p in sorted(self.used))
+        return head + "\n" + "\n".join(blocks) if head else "\n".join(blocks)
+
+    def _block(self, subject: Node) -> str:
+        """The statement of one subject, nested blank nodes included, without recursion."""
+        if isinstance(subject, BNode) and self.refs[subject] == 0:
+            text = ["[]"]
+        else:
+            text = [self._term(subject)]
+        stack: list[Iterator[Any]] = [self._predicates(subject, 0, 1, " ")]
+        while stack:
+            piece = next(stack[-1], None)
+            if piece is None:
+                stack.pop()
+            elif isinstance(piece, str):
+                text.append(piece)
+            else:
+                stack.append(piece)
+        text.append(" .\n")
+        return "".join(text)
+
+    def _predicates(self, subject: Node, depth: int, level: int, lead: str) -> Iterator[_Piece]:
+        """The predicate-object list of *subject*, nested *depth* levels deep, one
+        predicate a line indented *level* times (the first follows *lead*)."""
+        po = self.props[subject]
+        first = [p for p in _FIRST_PREDICATES if p in po]
+        rest = sorted(p for p in po if p not in _FIRST_PREDICATES)
+        for i, p in enumerate([*first, *rest]):
+            yield lead if i == 0 else " ;\n" + _INDENT * level
+            yield "a" if p == RDF.type else self._term(p)
+            for j, o in enumerate(sorted(po[p], key=_object_order)):
+                if j == 0:
+                    yield " "
+                    yield self._object(o, depth, level)
+                else:
+                    yield ",\n" + _INDENT * (level + 1)
+                    yield self._object(o, depth, level + 1)
+
+    def _object(self, node: Node, depth: int, level: int) -> _Piece:
+        """*node* as the object of a subject nested *depth* levels deep, on a line indented
+        *level* times: a term, or the generator of a blank node written in place."""
+        if not isinstance(node, BNode):
+            return "()" if node == RDF.nil else self._term(node)
+        if self.refs[node] != 1 or node in self.written:
+            return self._term(node)
+        self.written.add(node)
+        if node not in self.props:
+            return "[]"
+        if depth >= self.max_depth:
+            self.queued.append(node)
+            return self._term(node)
+        if self._is_list(node):
+            return self._list(node, depth + 1, level)
+        return self._nested(node, depth + 1, level)
+
+    def _nested(self, node: Node, depth: int, level: int) -> Iterator[_Piece]:
+        if sum(map(len, self.props[node].values())) == 1:  # [ p o ] on one line
+            yield "[ "
+            yield self._predicates(node, depth, level, "")
+            yield " ]"
+        else:
+            yield "[\n" + _INDENT * (level + 1)
+            yield self._predicates(node, depth, level + 1, "")
+            yield "\n" + _INDENT * level + "]"
+
+    def _list(self, node: Node, depth: int, level: int) -> Iterator[_Piece]:
+        yield "("
+        while node != RDF.nil:
+            self.written.add(node)
+            yield " "
+            yield self._object(self.props[node][RDF.first][0], depth, level)
+            node = self.props[node][RDF.rest][0]
+        yield " )"
+
+    def _is_list(self, node: Node) -> bool:
+        """Whether *node* heads a well-formed RDF list that ( ... ) can stand for: every
+        cell a blank node pointed at once, with one rdf:first, one rdf:rest and nothing
+        else, ending in rdf:nil. Answers are remembered for every cell walked, so all the
+        questions together take time linear in the lists' lengths."""
+        walked: list[Node] = []
+        answer = True
+        while node != RDF.nil:
+            if node in self.lists:
+                answer = self.lists[node]
+                break
+            po = self.props.get(node, {})
+            if (
+                not isinstance(node, BNode)
+                or self.refs[node] != 1
+                or po.keys() != {RDF.first, RDF.rest}
+                or len(po[RDF.first]) != 1
+                or len(po[RDF.rest]) != 1
+            ):
+                answer = False
+                break
+            self.lists[node] = False  # until proven: a cycle back to here is not a list
+            walked.append(node)
+            node = po[RDF.rest][0]
+        for cell in walked:
+            self.lists[cell] = answer
+        return answer
+
+    def _term(self, node: Node) -> str:
+        """How *node* is written (a prefixed name where one is safe, else in full), noting
+        the prefix used so that only those are declared."""
+        if node not in self.names:
+            self.names[node] = self._name(node)
+        text, prefix = self.names[node]
+        if prefix:
+            self.used.add(prefix)
+        return text
+
+    def _name(self, node: Node) -> tuple[str, str | None]:
+        if isinstance(node, BNode):
+            self.blanks += 1
+            return f"_:b{self.blanks}", None
+        if isinstance(node, Literal):
+            return self._literal(node), None
+        iri = str(node)
+        for ns, prefix in self.namespaces:
+            if iri.startswith(ns) and _PN_LOCAL.fullmatch(iri[len(ns) :]):
+                return f"{prefix}:{iri[len(ns) :]}", prefix
+        return f"<{iri}>", None
+
+    def _literal(self, lit: Literal) -> str:
+        lexical = str(lit)
+        if lit.language:
+            return f"{_quoted(lexical)}@{lit.language}"
+        datatype = str(lit.datatype) if lit.datatype else None
+        if datatype is None or datatype == PREFIXES["xsd"] + "string":
+            return _quoted(lexical)
+        bare = _BARE.get(datatype)
+        if bare is not None and bare.fullmatch(lexical):
+            return lexical
+        return f"{_quoted(lexical)}^^{self._term(URIRef(datatype))}"
+
+
+def _quoted(text: str) -> str:
+    """*text* as a Turtle string: quotes, backslashes and control characters escaped,
+    everything else (all of Unicode) as it is. Text of several lines goes between triple
+    quotes with its line breaks kept, which reads better than ``\\n``."""
+    if "\n" in text:
+        return '"""' + _LONG_STRING_ESCAPES.sub(_escape, text) + '"""'
+    return '"' + _STRING_ESCAPES.sub(_escape, text) + '"'
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match[0]
+    return _ECHAR.get(char) or f"\\u{ord(char):04X}"
+
+
+def _object_order(node: Node) -> tuple[int, str, str]:
+    """Objects of one predicate: IRIs, then literals, then blank nodes; never raises, as
+    comparing literals of different types can."""
+    if isinstance(node, Literal):
+        return 1, str(node), f"{node.language or ''}^^{node.datatype or ''}"
+    return (2 if isinstance(node, BNode) else 0), str(node), ""
 
 
 # -- the JSON-LD context ----------------------------------------------------------------
@@ -137,70 +454,141 @@ def load_context(path: Path) -> dict:
 # -- compaction --------------------------------------------------------------------------
 
 
-def to_jsonld(graph: Graph, context: dict) -> dict:
-    """Compact *graph* with *context*, nesting nodes that only one other node points at."""
+def to_jsonld(graph: Iterable[Triple], context: dict, *, max_depth: int = JSONLD_MAX_DEPTH) -> dict:
+    """Compact *graph* with *context*, nesting nodes that only one other node points at.
+
+    Built without recursion (a work stack of node objects to fill) and in time linear in
+    the size of the graph, so that data nested thousands of levels deep exports like any
+    other. A node that would sit deeper than *max_depth* levels goes to the top level of
+    ``@graph`` instead, referenced by ``@id`` (a blank node by its ``_:`` label): readers
+    of JSON, like rdflib's JSON-LD parser, recurse once per level too.
+    """
     ctx = context.get("@context", {})
     terms = _Terms(ctx)
-    refs = Counter(o for _, p, o in graph if not isinstance(o, Literal) and p != RDF.type)
-    subjects = set(graph.subjects())
+    reverse_iris = set(terms.reverse.values())
+    props: dict[Node, dict[Node, list[Node]]] = {}
+    refs: Counter[Node] = Counter()
+    for s, p, o in graph:
+        props.setdefault(s, {}).setdefault(p, []).append(o)
+        if not isinstance(o, Literal) and p != RDF.type:
+            refs[o] += 1
     # forward nesting: a dependent node (blank, or an n-ary kind such as a participation)
     # referenced exactly once goes inline; entities and sources stay at the top level
-    nestable = {s for s in subjects if isinstance(s, BNode)}
-    for kind in NESTED_KINDS:
-        nestable.update(graph.subjects(RDF.type, URIRef(kind)))
+    kinds = {URIRef(kind) for kind in NESTED_KINDS}
+    nestable = {
+        s
+        for s, po in props.items()
+        if isinstance(s, BNode) or not kinds.isdisjoint(po.get(RDF.type, ()))
+    }
     owner: dict[Node, Node] = {}
-    for s, p, o in graph:
-        if o in nestable and refs[o] == 1 and o != s and p != RDF.type:
-            owner[o] = s
+    for s, po in props.items():
+        for p, objects in po.items():
+            if p == RDF.type:
+                continue
+            for o in objects:
+                if o in nestable and refs[o] == 1 and o != s:
+                    owner[o] = s
     # reverse nesting: an unreferenced n-ary node goes under the one node its reverse term names
     reverse: dict[Node, list[tuple[str, Node]]] = defaultdict(list)
     for term, iri in terms.reverse.items():
-        for s, o in graph.subject_objects(URIRef(iri)):
-            if refs[s] == 0 and s not in owner and o in subjects:
-                reverse[o].append((term, s))
+        for s, po in props.items():
+            for o in po.get(URIRef(iri), ()):
+                if refs[s] == 0 and s not in owner and o in props:
+                    reverse[o].append((term, s))
     homes = Counter(s for pairs in reverse.values() for _, s in pairs)
     for o, pairs in list(reverse.items()):  # a node with two homes stays at the top level
         reverse[o] = [(t, s) for t, s in pairs if homes[s] == 1]
     nested_rev = {s for pairs in reverse.values() for _, s in pairs}
-    # guard against cycles: a node never nests inside something nested inside it
-    for node in list(owner):
-        seen, cur = {node}, owner[node]
-        while cur in owner:
-            if cur in seen:
-                del owner[node]
-                break
-            seen.add(cur)
-            cur = owner[cur]
+    # a node never nests inside something nested inside it: find the cycles of the
+    # "nested under" relation (forward and reverse alike) and lift one node of each to
+    # the top level; one pass, each node walked once
+    home = dict(owner)
+    home.update((s, o) for o, pairs in reverse.items() for _, s in pairs)
+    for node in _cycle_breakers(home):
+        if node in owner:
+            del owner[node]
+        else:
+            reverse[home[node]] = [(t, s) for t, s in reverse[home[node]] if s != node]
+            nested_rev.discard(node)
 
-    def node(subject: Node, parent: Node | None = None) -> dict:
-        obj: dict[str, Any] = {terms.id_key: terms.iri(subject)}
-        types = sorted(terms.vocab(t) for t in graph.objects(subject, RDF.type))
+    out: list[dict] = []
+    # (subject, the node it is nested under, its depth, the object to fill in)
+    work: list[tuple[Node, Node | None, int, dict]] = []
+
+    def place(subject: Node) -> None:
+        obj: dict[str, Any] = {}
+        out.append(obj)
+        work.append((subject, None, 0, obj))
+
+    def fill(subject: Node, parent: Node | None, depth: int, obj: dict[str, Any]) -> None:
+        po = props.get(subject, {})
+        obj[terms.id_key] = terms.iri(subject)
+        types = sorted(terms.vocab(t) for t in po.get(RDF.type, ()))
         if types:
             obj[terms.type_key] = types[0] if len(types) == 1 else types
-        for p in sorted(set(graph.predicates(subject)) - {RDF.type}):
+        for p in sorted(set(po) - {RDF.type}):
             name, coerced = terms.property(p)
-            values = []
-            for o in sorted(graph.objects(subject, p)):
-                if o == parent and str(p) in terms.reverse.values() and subject in nested_rev:
+            values: list[Any] = []
+            for o in sorted(po[p]):
+                if o == parent and str(p) in reverse_iris and subject in nested_rev:
                     continue  # the link back to the node this one is nested under
+                if owner.get(o) == subject and depth < max_depth:
+                    child: dict[str, Any] = {}
+                    values.append(child)
+                    work.append((o, subject, depth + 1, child))
+                    continue
                 if owner.get(o) == subject:
-                    values.append(node(o, subject))
-                elif not isinstance(o, Literal):
+                    place(o)  # too deep to nest: a top-level node, referenced here
+                if not isinstance(o, Literal):
                     values.append(terms.iri(o) if coerced else {terms.id_key: terms.iri(o)})
                 else:
                     values.append(_literal(o, ctx.get("@language")))
             if values:
                 obj[name] = values[0] if len(values) == 1 else values
-        for term, child in sorted(reverse.get(subject, [])):
-            obj.setdefault(term, []).append(node(child, subject))
-        return obj
+        for term, child_node in sorted(reverse.get(subject, [])):
+            if depth < max_depth:
+                child = {}
+                obj.setdefault(term, []).append(child)
+                work.append((child_node, subject, depth + 1, child))
+            else:  # at the top level, the child states its own link to this node
+                place(child_node)
 
-    top = [
-        node(s)
-        for s in sorted(subjects, key=lambda n: (isinstance(n, BNode), str(n)))
-        if s not in owner and s not in nested_rev
-    ]
-    return {"@context": ctx, "@graph": top}
+    for s in sorted(props, key=_order):
+        if s in owner or s in nested_rev:
+            continue
+        place(s)
+        while work:
+            fill(*work.pop())
+    return {"@context": ctx, "@graph": out}
+
+
+def _order(node: Node) -> tuple[bool, str]:
+    """Top-level order: IRIs first, then blank nodes, each by their text."""
+    return isinstance(node, BNode), str(node)
+
+
+def _cycle_breakers(home: dict[Node, Node]) -> list[Node]:
+    """One node of each cycle of *home* (each node's one container), the least in
+    :func:`_order`: lifting it to the top level makes the nesting a forest.
+
+    Each node has at most one home, so following homes from any node either ends or runs
+    into a cycle; colouring nodes (on the current walk, or done) visits each once.
+    """
+    breakers: list[Node] = []
+    state: dict[Node, bool] = {}  # False: on the current walk; True: done
+    for start in sorted(home, key=_order):
+        walk: list[Node] = []
+        node: Node | None = start
+        while node is not None and node not in state:
+            state[node] = False
+            walk.append(node)
+            node = home.get(node)
+        if node is not None and state[node] is False:  # the walk closed a cycle at node
+            cycle = walk[walk.index(node) :]
+            breakers.append(min(cycle, key=_order))
+        for visited in walk:
+            state[visited] = True
+    return breakers
 
 
 def _literal(lit: Literal, language: str | None) -> Any:
