@@ -341,7 +341,7 @@ def test_full_disk_tmpfs(project_copy, tmp_path):
         assert kg(project_copy, "build").returncode == 0
         (project_copy / "data" / "new.ttl").write_text(NEW_STATE, encoding="utf-8")
         ballast = mount / "ballast"
-        with ballast.open("wb") as handle:  # fill what is left
+        with ballast.open("wb", buffering=0) as handle:  # fill what is left
             try:
                 while True:
                     handle.write(b"\0" * 65536)
