@@ -450,7 +450,8 @@ def _read_query(file) -> str:
     "fmt",
     type=click.Choice(EXPORT_FORMATS),
     default=None,
-    help="Default: from the -o file's extension (.ttl .jsonld .nt .nq .trig), else turtle.",
+    help="Default: from the -o file's extension (.ttl .jsonld .nt .nq .trig; another "
+    "extension is refused), else turtle.",
 )
 @click.option("--inferred", is_flag=True, help="Include the OWL RL inferences.")
 @click.option("--ontology", is_flag=True, help="Include the ontology's triples.")
