@@ -56,3 +56,10 @@ def test_readme_setup_commands():
     """The two set-up commands install the package and run the main job / the tests."""
     assert "pip install -e . && kg query memberships" in README
     assert "pip install -e '.[test]' && pytest" in README
+
+
+def test_promises_name_the_corpus_size():
+    """The "What kg promises" table states the damaged-Turtle corpus size it was run with."""
+    from tests.faults.corpus import cases
+
+    assert f"| {len(cases())} files:" in README
