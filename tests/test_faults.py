@@ -384,7 +384,16 @@ def test_project_copied_with_links_dereferenced(built, tmp_path):
 
 @pytest.mark.parametrize(
     "damage",
-    ["junk-manifest", "no-manifest", "empty-store", "foreign-store", "broken-link", "no-report"],
+    [
+        "junk-manifest",
+        "no-manifest",
+        "empty-store",
+        "foreign-store",
+        "broken-link",
+        "no-report",
+        "current-is-a-file",
+        "lock-is-a-folder",
+    ],
 )
 def test_damaged_state_is_rebuilt_with_a_notice(built, tmp_path, damage):
     current = (built / ".kg" / "current").resolve()
@@ -404,10 +413,20 @@ def test_damaged_state_is_rebuilt_with_a_notice(built, tmp_path, damage):
         shutil.rmtree(current)
     elif damage == "no-report":
         (current / "report.json").unlink()
+    elif damage == "current-is-a-file":
+        (built / ".kg" / "current").unlink()
+        (built / ".kg" / "current").write_text("junk", encoding="utf-8")
+    elif damage == "lock-is-a-folder":
+        (built / ".kg" / "lock").unlink()
+        (built / ".kg" / "lock").mkdir()
+        (built / "data" / "new.ttl").write_text(NEW_STATE, encoding="utf-8")
     result = states(built)
     assert result.returncode == 0, result.stderr
     assert "azerbaijan" in result.stdout
-    assert "damaged" in result.stderr and "rebuilt" in result.stderr
+    if damage == "lock-is-a-folder":
+        assert "georgia" in result.stdout and "kg: built" in result.stderr
+    else:
+        assert "damaged" in result.stderr and "rebuilt" in result.stderr
     clean(result)
     _heals(built)
 
@@ -574,3 +593,12 @@ def test_stored_query_that_is_not_utf8(project_copy):
     assert result.returncode == 2, result.stderr
     assert "bad.rq:2" in result.stderr and "not UTF-8" in result.stderr
     clean(result)
+
+
+def test_query_text_that_is_not_utf8_on_the_command_line(runner):
+    """Bytes that are not UTF-8 in argv reach Python as lone surrogates."""
+    from tests.conftest import invoke
+
+    result = invoke(runner, "sparql", 'SELECT * WHERE { ?s ?p "\udcff" }')
+    assert result.exit_code == 2
+    assert "not UTF-8 text (byte 0xff on line 1)" in result.stderr

@@ -93,9 +93,10 @@ def _current(project: Project) -> tuple[Path | None, str | None]:
     if not os.path.lexists(link):
         return None, None
     if not link.is_symlink():
+        kind = "a folder" if link.is_dir() else "a file"
         return (
             link,
-            f"{STATE_DIR}/{CURRENT} is a folder, not a link (a copy that dereferenced links?)",
+            f"{STATE_DIR}/{CURRENT} is {kind}, not a link (a copy that dereferenced links?)",
         )
     target = os.readlink(link)
     path = state_dir(project) / target
@@ -198,9 +199,12 @@ def _lock(project: Project, *, wait: bool = True) -> Iterator[bool]:
     or stopped with Ctrl-Z) instead of waiting. Raises :class:`StorageError` when ``.kg``
     cannot be written (a read-only project)."""
     folder = state_dir(project)
+    lock = folder / "lock"
     try:
         folder.mkdir(exist_ok=True)
-        handle = (folder / "lock").open("a")
+        if lock.is_dir() and not lock.is_symlink():  # not as kg left it: heal
+            shutil.rmtree(lock)
+        handle = lock.open("a")
     except OSError as exc:
         raise StorageError(
             f"cannot write kg's state folder ({exc.strerror}); kg build needs write access "
@@ -354,8 +358,8 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
             return Answering(
                 current,
                 warnings=[
-                    "the inputs changed but kg cannot rebuild (no write access to .kg); "
-                    "answering from the last build."
+                    f"the inputs changed but kg cannot rebuild: {exc} Answering from the "
+                    "last build."
                 ],
             )
         if current is not None:

@@ -132,6 +132,7 @@ class KnowledgeGraph:
         *prefixes* predeclares kg's prefixes (kg:, ex:, rdfs:...) for ad-hoc queries.
         """
         if not self._in_child:  # checked once, before the query runs anywhere
+            _check_utf8(text)
             self._check_services(text, prefixes=prefixes)
         if self._isolating():
             return self._isolated(
@@ -278,6 +279,20 @@ class KnowledgeGraph:
 
         memo = self.__dict__.setdefault("_resolved", {})
         return resolve_name(text, partial(self.sparql, inferred=False), memo)
+
+
+def _check_utf8(text: str) -> None:
+    """Refuse query text holding what Python made of bytes that are not UTF-8 (lone
+    surrogates, from a command line in another encoding): no engine can read it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(text[exc.start]) - 0xDC00
+        what = f"byte 0x{byte:02x}" if 0x80 <= byte <= 0xFF else "a lone surrogate"
+        raise UsageError(
+            f"the query is not UTF-8 text ({what} on line {text.count(chr(10), 0, exc.start) + 1}"
+            "); write it in UTF-8."
+        ) from None
 
 
 def _emit_result(result: Result, emit) -> None:
