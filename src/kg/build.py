@@ -22,27 +22,36 @@ emptied or foreign store folder) is detected and rebuilt, with a one-line notice
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kg.errors import InputError, KgError, StorageError, UsageError, ValidationFailed
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kg.project import CONFIG_NAME, Project
+from kg.state import (
+    CURRENT,
+    FAILED,
+    MANIFEST,
+    REPORT,
+    STATE_DIR,
+    current_store,
+    heal,
+    lock,
+    read_manifest,
+    remove_leftovers,
+    remove_old_stores,
+    state_dir,
+    write_json,
+)
 
-STATE_DIR = ".kg"
-CURRENT = "current"
-MANIFEST = "manifest.json"
-REPORT = "report.json"
-FAILED = "failed.json"
 FORMAT_VERSION = 4
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -69,68 +78,6 @@ class BuildReport:
             f"{self.violations} violation{'s' if self.violations != 1 else ''} "
             f"in {total:.2f} s ({stages})"
         )
-
-
-def state_dir(project: Project) -> Path:
-    return project.root / STATE_DIR
-
-
-def current_store(project: Project) -> Path | None:
-    """The folder of the store that answers now, or None before the first build or when
-    the state in ``.kg`` is damaged (see :func:`store_problem`)."""
-    path, problem = _current(project)
-    return None if problem else path
-
-
-def store_problem(project: Project) -> str | None:
-    """Why the current store cannot answer, when ``.kg`` holds one that is damaged."""
-    path, problem = _current(project)
-    return problem if path is not None or problem else None
-
-
-def _current(project: Project) -> tuple[Path | None, str | None]:
-    link = state_dir(project) / CURRENT
-    if not os.path.lexists(link):
-        return None, None
-    if not link.is_symlink():
-        kind = "a folder" if link.is_dir() else "a file"
-        return (
-            link,
-            f"{STATE_DIR}/{CURRENT} is {kind}, not a link (a copy that dereferenced links?)",
-        )
-    target = os.readlink(link)
-    path = state_dir(project) / target
-    if "/" in target or not path.is_dir():
-        return path, f"{STATE_DIR}/{CURRENT} points to a store that is not there"
-    return path, _damage(path)
-
-
-def _damage(path: Path) -> str | None:
-    """What is wrong with the store folder *path*, or None when it looks whole."""
-    try:
-        manifest = read_manifest(path)
-        graphs = manifest["graphs"]
-        assert isinstance(manifest["inputs"], dict) and isinstance(manifest["report"], dict)
-        assert isinstance(graphs["named"], list) and isinstance(graphs["union"], list)
-        identity = (path / "store" / "IDENTITY").read_text(encoding="utf-8").strip()
-    except FileNotFoundError as exc:
-        return f"its {Path(exc.filename).name} is missing"
-    except (OSError, ValueError, KeyError, TypeError, AssertionError):
-        return "its manifest is unreadable"
-    if not (path / "store" / "CURRENT").is_file():
-        return "its store folder is empty"
-    if manifest.get("identity") != identity:
-        return "its store folder holds another store than the one built"
-    if not (path / REPORT).is_file():
-        return f"its {REPORT} is missing"
-    return None
-
-
-def read_manifest(store: Path) -> dict:
-    manifest = json.loads((store / MANIFEST).read_text(encoding="utf-8"))
-    if not isinstance(manifest, dict):
-        raise ValueError("not a manifest")
-    return manifest
 
 
 # -- staleness ---------------------------------------------------------------------------
@@ -191,38 +138,6 @@ def is_fresh(project: Project, manifest: dict) -> bool:
 # -- building ----------------------------------------------------------------------------
 
 
-@contextmanager
-def _lock(project: Project, *, wait: bool = True) -> Iterator[bool]:
-    """One build at a time per project; a second one waits, then finds the store fresh.
-
-    With *wait* false, yields False at once when another build holds the lock (running,
-    or stopped with Ctrl-Z) instead of waiting. Raises :class:`StorageError` when ``.kg``
-    cannot be written (a read-only project)."""
-    folder = state_dir(project)
-    lock = folder / "lock"
-    try:
-        folder.mkdir(exist_ok=True)
-        if lock.is_dir() and not lock.is_symlink():  # not as kg left it: heal
-            shutil.rmtree(lock)
-        handle = lock.open("a")
-    except OSError as exc:
-        raise StorageError(
-            f"cannot write kg's state folder ({exc.strerror}); kg build needs write access "
-            "to the project.",
-            path=STATE_DIR,
-        ) from None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def build(
     project: Project,
     *,
@@ -235,7 +150,7 @@ def build(
     Raises :class:`ValidationFailed` (the new store discarded, the old one kept) when the
     data violates its shapes and *allow_invalid* is false.
     """
-    with _lock(project):
+    with lock(project):
         return _build_locked(project, allow_invalid=allow_invalid, force=force, progress=progress)
 
 
@@ -248,7 +163,7 @@ def _build_locked(
         manifest = read_manifest(current)
         if is_fresh(project, manifest):
             return BuildReport(**manifest["report"], skipped=True, notices=notices)
-    _remove_leftovers(project)
+    remove_leftovers(project)
     tmp = state_dir(project) / f"tmp-{uuid.uuid4().hex[:12]}"
     final = None
     try:
@@ -266,7 +181,7 @@ def _build_locked(
         try:
             os.rename(tmp, final)
             report.store = project.relative(final)
-            _write_json(final / MANIFEST, {**read_manifest(final), "report": _report_dict(report)})
+            write_json(final / MANIFEST, {**read_manifest(final), "report": _report_dict(report)})
             link = state_dir(project) / f"{CURRENT}.{tmp.name}"
             os.symlink(final.name, link)
             os.replace(link, state_dir(project) / CURRENT)  # the atomic swap
@@ -281,7 +196,7 @@ def _build_locked(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     (state_dir(project) / FAILED).unlink(missing_ok=True)
-    _remove_old_stores(project, keep=final.name)
+    remove_old_stores(project, keep=final.name)
     report.notices = notices
     return report
 
@@ -332,7 +247,7 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
     deadline = time.monotonic() + wait
     while True:
         try:
-            with _lock(project, wait=False) as locked:
+            with lock(project, wait=False) as locked:
                 if locked:
                     try:
                         report = _build_locked(
@@ -398,9 +313,7 @@ def _remember_failure(project: Project, exc: KgError) -> None:
     if isinstance(exc, StorageError) or not isinstance(exc, InputError | ValidationFailed):
         return
     with suppress(OSError, KgError):
-        _write_json(
-            state_dir(project) / FAILED, {"inputs": _stat_print(project), "error": str(exc)}
-        )
+        write_json(state_dir(project) / FAILED, {"inputs": _stat_print(project), "error": str(exc)})
 
 
 def _known_failure(project: Project) -> str | None:
@@ -411,29 +324,6 @@ def _known_failure(project: Project) -> str | None:
     except (OSError, ValueError, KeyError, TypeError, KgError):
         pass
     return None
-
-
-def heal(project: Project) -> list[str]:
-    """Set right the state in ``.kg`` that kg did not leave so (call with the lock held);
-    return one-line notices of what was done."""
-    path, problem = _current(project)
-    if problem is None:
-        return []
-    link = state_dir(project) / CURRENT
-    notices = []
-    if not link.is_symlink() and link.is_dir() and _damage(link) is None:
-        adopted = state_dir(project) / f"store-{time.strftime('%Y%m%d-%H%M%S')}-adopted"
-        os.rename(link, adopted)
-        os.symlink(adopted.name, link)
-        return [f"{problem}; made it a store folder and linked it again."]
-    if link.is_symlink() or link.is_file():
-        link.unlink()
-    elif link.is_dir():
-        shutil.rmtree(link, ignore_errors=True)
-    if path is not None and path != link and path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    notices.append(f"the store in {STATE_DIR} was damaged ({problem}); set it aside and rebuilt.")
-    return notices
 
 
 def _report_dict(report: BuildReport) -> dict:
@@ -511,53 +401,11 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
         },
         "report": _report_dict(report),
     }
-    _write_json(folder / REPORT, {"conforms": not violations, "results": violations})
-    _write_json(folder / MANIFEST, manifest)
+    write_json(folder / REPORT, {"conforms": not violations, "results": violations})
+    write_json(folder / MANIFEST, manifest)
     return report
 
 
 def _count(store, graph: str) -> int:
     rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     return int(next(iter(rows))[0].value)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    from kg.fileio import write_atomic
-
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def _remove_leftovers(project: Project) -> None:
-    """Temporary folders of builds that were killed (we hold the lock: none is running)."""
-    for path in state_dir(project).glob("tmp-*"):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    for path in state_dir(project).glob(f"{CURRENT}.tmp-*"):
-        path.unlink(missing_ok=True)
-
-
-def _remove_old_stores(project: Project, keep: str) -> None:
-    """Delete stores no longer current, but not one a query is reading (it holds a shared
-    lock on the store's manifest: see :func:`reading`); a later build removes it."""
-    for path in state_dir(project).glob("store-*"):
-        if path.name == keep:
-            continue
-        try:
-            with (path / MANIFEST).open("rb") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(path, ignore_errors=True)
-        except BlockingIOError:
-            continue
-        except OSError:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-@contextmanager
-def reading(path: Path) -> Iterator[None]:
-    """Hold the store folder *path* against removal while a query reads it (a shared
-    lock on its manifest, taken on a read-only descriptor: no write access needed)."""
-    with (path / MANIFEST).open("rb") as handle:
-        fcntl.flock(handle, fcntl.LOCK_SH)
-        yield

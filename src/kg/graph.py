@@ -107,7 +107,8 @@ class KnowledgeGraph:
         should be known about it goes to :attr:`notices` and :attr:`warnings`. With
         *fallback* false, a failed build is an error rather than a warning."""
         if "_path" not in self.__dict__:
-            from kg.build import answering_store, read_manifest
+            from kg.build import answering_store
+            from kg.state import read_manifest
 
             wait = self.limits.timeout if self.limits else 3600.0
             answering = answering_store(self.project, wait=wait, fallback=fallback)
@@ -182,7 +183,7 @@ class KnowledgeGraph:
         def job(emit) -> None:
             self._in_child = True
             if self.engine != "reference":
-                from kg.build import reading
+                from kg.state import reading
 
                 self.__dict__.pop("store", None)  # never share an open store across fork
                 with reading(path):
