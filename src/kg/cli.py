@@ -425,23 +425,12 @@ def sparql(
 
 
 def _read_query(file) -> str:
-    """The query text of ``-f FILE``, decoded strictly (a UTF-8 byte-order mark is fine)."""
-    from kg.errors import InputError
+    """The query text of ``-f FILE`` (see :func:`kg.queries.decode_query`)."""
+    from kg.queries import MAX_QUERY_BYTES, decode_query
 
     name = getattr(file, "name", "<stdin>")
     name = "standard input" if name in ("<stdin>", "-") else name
-    data = file.read(1 << 24 + 1)
-    if len(data) > 1 << 24:
-        raise InputError("a query of more than 16 MiB is not a query kg runs.", path=name)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the query as UTF-8.",
-            path=name,
-            line=line,
-        ) from None
+    return decode_query(file.read(MAX_QUERY_BYTES + 1), name)
 
 
 @cli.command()

@@ -135,15 +135,9 @@ def _parse_query_file(path: Path) -> StoredQuery:
 
     try:
         data = path.read_bytes()
-        text = data.decode("utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read this query ({exc.strerror}).", path=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the query as UTF-8.",
-            path=str(path),
-            line=data.count(b"\n", 0, exc.start) + 1,
-        ) from None
+    text = decode_query(data, str(path))
     header = "\n".join(
         line[3:] if line.startswith("#+ ") else line[2:]
         for line in text.splitlines()
@@ -174,6 +168,25 @@ def _parse_query_file(path: Path) -> StoredQuery:
         tags=[str(t) for t in (tags if isinstance(tags, list) else [tags])],
         params=list(params.values()),
     )
+
+
+#: No query kg runs is longer: a bigger file is a mistake, and reading it costs memory.
+MAX_QUERY_BYTES = 16 << 20
+
+
+def decode_query(data: bytes, shown: str) -> str:
+    """Query text from *data*, strictly UTF-8 (a byte-order mark is dropped), or an
+    :class:`InputError` naming *shown* and the line of the first bad byte."""
+    if len(data) > MAX_QUERY_BYTES:
+        raise InputError("a query of more than 16 MiB is not a query kg runs.", path=shown)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the query as UTF-8.",
+            path=shown,
+            line=data.count(b"\n", 0, exc.start) + 1,
+        ) from None
 
 
 def _basil(var: str, defaults: Mapping[str, str]) -> Param:
