@@ -21,7 +21,8 @@ from collections.abc import Iterator
 import pytest
 
 from kg.errors import UsageError
-from kg.results import FORMATS, TABLE_CELL_MAX, TABLE_COLUMN_MIN, Result, render, render_chunks
+from kg.results import FORMATS, Result, render, render_chunks
+from kg.table import TABLE_CELL_MAX, TABLE_COLUMN_MIN
 from kg.terms import Term
 
 XSD = "http://www.w3.org/2001/XMLSchema#"

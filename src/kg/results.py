@@ -30,23 +30,14 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Generic, TypeVar
 
-from kg.errors import UsageError, printable
+from kg.errors import UsageError
 from kg.terms import Term
 
 FORMATS = ("table", "csv", "tsv", "json", "xml")
-TABLE_SAMPLE = 1000
-"""Rows the table reads before choosing column widths (later rows are cut to fit)."""
-TABLE_CELL_MAX = 70
-"""Widest cell when the terminal width is unknown (output to a pipe, a file, a test)."""
-TABLE_COLUMN_MIN = 12
-"""Narrowest a column is squeezed to when the terminal is too narrow for the table."""
-_GAP = "  "
 
 Row = tuple[Term | None, ...]
 Triple = tuple[Term, Term, Term]
@@ -214,54 +205,13 @@ def render_chunks(result: Result, fmt: str, *, width: int | None = None) -> Iter
     if result.is_graph:
         return _ntriples(result)
     if fmt == "table":
-        return _table(result, width)
+        from kg.table import render_table
+
+        return render_table(result, width)
     return _RENDERERS[fmt](result)
 
 
-# --- CONSTRUCT / DESCRIBE -----------------------------------------------------------
-
-_NT_UNSAFE = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
-
-
-def _ntriples(result: Result) -> Iterator[str]:
-    for s, p, o in result.stream_triples():
-        line = f"{s.n3()} {p.n3()} {o.n3()} .\n"
-        # Term.n3 has escaped \t \n \r " \\ already; \uXXXX is N-Triples for the rest.
-        yield _NT_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04X}", line[:-1]) + "\n"
-
-
-# --- table ---------------------------------------------------------------------------
-
-_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
-_EXTRA_UNSAFE = re.compile("[\u061c\u2028\u2029]")  # beyond kg.errors.printable's set
-
-
-def _table(result: Result, width: int | None) -> Iterator[str]:
-    if result.boolean is not None:
-        yield ("yes" if result.boolean else "no") + "\n"
-        return
-    rows = result.stream()
-    cell = _Recent(_cell)
-    sample = [[cell[t] for t in row] for row in islice(rows, TABLE_SAMPLE)]
-    header = list(result.vars)
-    widths = _widths(header, sample, width)
-    limits = widths if width is not None else [min(w, TABLE_CELL_MAX) for w in widths]
-    yield _line(header, widths, widths) + "\n"
-    yield _GAP.join("-" * w for w in widths) + "\n"
-    n = 0
-    for cells in sample:
-        yield _line(cells, widths, limits) + "\n"
-        n += 1
-    del sample
-    for row in rows:
-        yield _line([cell[t] for t in row], widths, limits) + "\n"
-        n += 1
-    yield f"({n} row{'s' if n != 1 else ''})\n"
-
-
-class _Recent(dict):
+class Memo(dict):
     """``cache[key]`` is ``make(key)``, remembered: terms, language tags and datatypes
     repeat down a column. Forgets everything when *size* is reached, so that memory
     stays bounded however many distinct terms stream past."""
@@ -277,92 +227,18 @@ class _Recent(dict):
         return value
 
 
-def _widths(header: list[str], sample: list[list[str]], width: int | None) -> list[int]:
-    """Column widths: each column's widest cell (capped at :data:`TABLE_CELL_MAX` when
-    the terminal width is unknown) or header; squeezed into *width* when given."""
-    cap = TABLE_CELL_MAX if width is None else None
-    natural = [_display_width(h) for h in header]
-    for cells in sample:
-        for i, cell in enumerate(cells):
-            w = _display_width(cell)
-            if cap is not None and w > cap:
-                w = cap
-            if w > natural[i]:
-                natural[i] = w
-    natural = [max(w, 1) for w in natural]
-    return natural if width is None else _share(natural, width)
+# --- CONSTRUCT / DESCRIBE -----------------------------------------------------------
+
+_NT_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
-def _share(natural: list[int], width: int) -> list[int]:
-    """Fit columns of *natural* widths into *width* characters (gaps included): columns
-    narrower than a fair share keep their width, the wider ones split what is left
-    evenly, and none is squeezed below :data:`TABLE_COLUMN_MIN` (a line may then run
-    past a very narrow terminal rather than show nothing readable)."""
-    room = width - len(_GAP) * (len(natural) - 1)
-    if sum(natural) <= room:
-        return natural
-    shares = list(natural)
-    wide = sorted(range(len(natural)), key=natural.__getitem__)
-    while wide:
-        narrowest = wide[0]
-        if natural[narrowest] > max(room // len(wide), TABLE_COLUMN_MIN):
-            break
-        room -= natural[narrowest]
-        wide.pop(0)
-    if wide:
-        each, extra = divmod(max(room, 0), len(wide))
-        for k, i in enumerate(sorted(wide)):  # leftmost columns take the odd characters
-            shares[i] = max(TABLE_COLUMN_MIN, each + (1 if k < extra else 0))
-    return shares
-
-
-def _line(cells: list[str], widths: list[int], limits: list[int]) -> str:
-    parts = []
-    for cell, w, limit in zip(cells, widths, limits, strict=True):
-        if cell.isascii() and len(cell) <= limit:  # the usual case, without measuring
-            parts.append(cell + " " * (w - len(cell)))
-        else:
-            shown = _cut(cell, limit)
-            parts.append(shown + " " * (w - _display_width(shown)))
-    return _GAP.join(parts).rstrip()
-
-
-def _cell(term: Term | None) -> str:
-    """What a person sees of *term*: short form, whitespace runs as one space, control
-    characters and terminal escapes escaped."""
-    if term is None:
-        return ""
-    text = printable(" ".join(term.short().split()))
-    if not text.isascii():
-        text = _EXTRA_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text
-
-
-def _display_width(text: str) -> int:
-    """Terminal columns *text* takes: wide East Asian characters count two, combining
-    marks and zero-width characters none."""
-    if text.isascii():
-        return len(text)
-    return sum(_char_width(c) for c in text)
-
-
-def _char_width(char: str) -> int:
-    if char in _ZERO_WIDTH or unicodedata.category(char) in ("Mn", "Me"):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-
-
-def _cut(text: str, width: int) -> str:
-    """*text* if it fits in *width* columns, else as much as fits followed by "…"."""
-    if _display_width(text) <= width:
-        return text
-    if text.isascii():
-        return text[: max(width - 1, 0)] + "…"
-    used = end = 0
-    while used + _char_width(text[end]) <= width - 1:
-        used += _char_width(text[end])
-        end += 1
-    return text[:end] + "…"
+def _ntriples(result: Result) -> Iterator[str]:
+    for s, p, o in result.stream_triples():
+        line = f"{s.n3()} {p.n3()} {o.n3()} .\n"
+        # Term.n3 has escaped \t \n \r " \\ already; \uXXXX is N-Triples for the rest.
+        yield _NT_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04X}", line[:-1]) + "\n"
 
 
 # --- CSV and TSV -------------------------------------------------------------------
@@ -394,7 +270,7 @@ def _tsv(result: Result) -> Iterator[str]:
         yield f"boolean\n{'true' if result.boolean else 'false'}\n"
         return
     yield "\t".join("?" + v for v in result.vars) + "\n"
-    n3 = _Recent(lambda t: "" if t is None else t.n3())
+    n3 = Memo(lambda t: "" if t is None else t.n3())
     for row in result.stream():
         yield "\t".join([n3[t] for t in row]) + "\n"
 
@@ -426,8 +302,8 @@ def _json(result: Result) -> Iterator[str]:
         k: f'          "type": {_js(k)},\n          "value": ' for k in ("uri", "literal", "bnode")
     }
     close = "\n        }"
-    langs = _Recent(lambda lang: f',\n          "xml:lang": {_js(lang)}{close}', 256)
-    datatypes = _Recent(lambda iri: f',\n          "datatype": {_js(iri)}{close}', 256)
+    langs = Memo(lambda lang: f',\n          "xml:lang": {_js(lang)}{close}', 256)
+    datatypes = Memo(lambda iri: f',\n          "datatype": {_js(iri)}{close}', 256)
     sep = "\n      "
     for row in result.stream():
         cells = []
@@ -470,8 +346,8 @@ def _xml(result: Result) -> Iterator[str]:
         return
     yield "  <results>\n"
     opens = [f"      <binding name={quoteattr(var)}>" for var in result.vars]
-    langs = _Recent(lambda lang: f"<literal xml:lang={quoteattr(lang)}>", 256)
-    datatypes = _Recent(lambda iri: f"<literal datatype={quoteattr(iri)}>", 256)
+    langs = Memo(lambda lang: f"<literal xml:lang={quoteattr(lang)}>", 256)
+    datatypes = Memo(lambda iri: f"<literal datatype={quoteattr(iri)}>", 256)
     for row in result.stream():
         parts = ["    <result>\n"]
         for open_, term in zip(opens, row, strict=True):
