@@ -602,3 +602,69 @@ def test_query_text_that_is_not_utf8_on_the_command_line(runner):
     result = invoke(runner, "sparql", 'SELECT * WHERE { ?s ?p "\udcff" }')
     assert result.exit_code == 2
     assert "not UTF-8 text (byte 0xff on line 1)" in result.stderr
+
+
+SERVICE_SHAPE = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix kg: <https://w3id.org/kg-diplo/ontology#> .
+@prefix kgsh: <https://w3id.org/kg-diplo/shapes#> .
+kgsh:Remote a sh:NodeShape ; sh:targetClass kg:State ;
+  sh:sparql [ sh:message "remote" ;
+    sh:select "SELECT $this WHERE { $this ?p ?o . # note\\rSERVICE <ENDPOINT> { ?a ?b ?c } }" ] .
+""".replace("ENDPOINT", "http://127.0.0.1:PORT/shapes")
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "reference"])
+def test_shapes_cannot_reach_the_network(project_copy, engine):
+    """A SHACL-SPARQL constraint holding SERVICE (hidden behind a comment that Oxigraph
+    ends at a carriage return) is refused before validation runs."""
+    shapes = project_copy / "ontology" / "shapes.ttl"
+    shapes.write_text(shapes.read_text() + SERVICE_SHAPE.replace("PORT", "9"), encoding="utf-8")
+    result = kg(project_copy, "--engine", engine, "validate")
+    assert result.returncode == 2, result.stderr
+    assert "ontology/shapes.ttl" in result.stderr and "SERVICE" in result.stderr
+    clean(result)
+
+
+def test_a_bound_value_cannot_become_query_text(project_copy):
+    """``<'a>`` lexes as an IRI to one reader and as less-than and a string to Oxigraph:
+    the bound text is checked again, so a default cannot smuggle a SERVICE in."""
+    (project_copy / "queries" / "innocent.rq").write_text(
+        "#+ summary: innocent\n#+ defaults:\n"
+        "#+   - x: \"' ) SERVICE <http://127.0.0.1:9/injected> { ?z ?y ?w } FILTER('\"\n"
+        "SELECT * WHERE { ?s ?p ?o FILTER(?o<'a> ) { ?s ?p ?__x_literal } #' ) }\n",
+        encoding="utf-8",
+    )
+    result = kg(project_copy, "query", "innocent")
+    assert result.returncode == 2, result.stderr
+    assert "http://127.0.0.1:9/injected" in result.stderr
+    clean(result)
+
+
+def test_deeply_nested_query_is_exit_2(built, tmp_path):
+    deep = tmp_path / "deep.rq"
+    deep.write_text("SELECT * WHERE " + "{" * 100_000 + " ?s ?p ?o " + "}" * 100_000)
+    result = kg(built, "sparql", "-f", str(deep))
+    assert result.returncode == 2, result.stderr
+    assert "less nesting" in result.stderr
+    clean(result)
+
+
+def test_construct_streams(built):
+    """CONSTRUCT answers flow like SELECT rows: the first triple arrives at once."""
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . ?a ?b ?c . ?d ?e ?f }"
+    proc = start(built, "sparql", query, "--timeout", "60")
+    first = proc.stdout.readline()
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert first.startswith("<") and first.rstrip().endswith(" .")
+
+
+def test_small_memory_cap_still_answers(built):
+    """The cap counts what the query spends, not the store's cache reserved at open."""
+    (built / "kg.toml").write_text(
+        (built / "kg.toml").read_text() + "\n[query]\nmemory_mib = 64\n", encoding="utf-8"
+    )
+    assert kg(built, "build").returncode == 0
+    result = kg(built, "sparql", "ASK { ?s ?p ?o }")
+    assert result.returncode == 0 and result.stdout == "yes\n", result.stderr

@@ -13,6 +13,7 @@ errors become one-paragraph messages and documented exit codes, never tracebacks
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,10 @@ from kg.results import FORMATS as RESULT_FORMATS
 
 EXPORT_FORMATS = ("turtle", "json-ld", "nt", "nquads", "trig")
 REPORT_FORMATS = ("text", "turtle", "json")
+
+
+#: errno values that mean the output could not be written for want of room.
+_OUTPUT_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
 class KgGroup(click.Group):
@@ -45,15 +50,32 @@ class KgGroup(click.Group):
         except BrokenPipeError:  # the reader went away (kg export | head): not an error
             _quiet_stdout()
             ctx.exit(0)
-        except Exception as exc:  # a bug: say so plainly, keep the traceback for KG_DEBUG
-            if os.environ.get("KG_DEBUG"):
-                raise
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_FULL:
+                return self._bug(ctx, exc)
+            _quiet_stdout()  # flushing what is left at exit would fail again
             click.echo(
-                f"Internal error: {type(exc).__name__}: {printable(str(exc))[:2000]}\n"
-                "This is a bug in kg; run again with KG_DEBUG=1 for details and report it.",
+                f"Error: cannot write the output ({exc.strerror}): the disk is full or a "
+                "file-size limit was reached. Free space and run the command again.",
                 err=True,
             )
-            ctx.exit(3)
+            ctx.exit(2)
+        except Exception as exc:
+            return self._bug(ctx, exc)
+
+    def _bug(self, ctx: click.Context, exc: Exception):
+        """A bug: say so plainly in one paragraph, keep the traceback for KG_DEBUG."""
+        if os.environ.get("KG_DEBUG"):
+            details = getattr(exc, "details", "")
+            if details:  # the query worker's traceback, from the child process
+                click.echo(details, err=True)
+            raise exc
+        click.echo(
+            f"Internal error: {type(exc).__name__}: {printable(str(exc))[:2000]}\n"
+            "This is a bug in kg; run again with KG_DEBUG=1 for details and report it.",
+            err=True,
+        )
+        ctx.exit(3)
 
 
 def _quiet_stdout() -> None:

@@ -315,6 +315,7 @@ def _check_self_description(store: ox.Store, name: str, shown: str) -> None:
 
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_SH = "http://www.w3.org/ns/shacl#"
 
 
 # -- validation --------------------------------------------------------------------------
@@ -348,8 +349,34 @@ def _shapes(project: Project):
 
     shapes = Graph()
     for path in project.shapes:
-        shapes += parse_turtle(path, shown_as=project.relative(path))
+        graph = parse_turtle(path, shown_as=project.relative(path))
+        refuse_services(graph, project.relative(path))
+        shapes += graph
     return shapes
+
+
+_SPARQL_TEXT = ("select", "ask", "construct", "update")
+
+
+def refuse_services(shapes, shown: str) -> None:
+    """Refuse SHACL-SPARQL text that holds SERVICE: validation never goes on the network,
+    whoever wrote the shapes (the query allow-list is for queries people run)."""
+    from rdflib import URIRef
+
+    from kg.errors import KgError
+    from kg.service import check_services
+
+    for name in _SPARQL_TEXT:
+        for text in shapes.objects(None, URIRef(_SH + name)):
+            try:
+                check_services(str(text), prefixes=None, allowed=())
+            except KgError:
+                raise InputError(
+                    f"a SHACL-SPARQL constraint (sh:{name}) calls a remote endpoint with "
+                    "SERVICE; kg never lets validation go on the network. Remove the "
+                    "SERVICE clause from the shapes.",
+                    path=shown,
+                ) from None
 
 
 def _pyshacl_results(store: ox.Store, shapes, names, project: Project) -> list:

@@ -100,7 +100,9 @@ class KnowledgeGraph:
         from kg.store_oxigraph import OxigraphStore
 
         path = self._answering_path()
-        return OxigraphStore.open(path / "store", self.manifest["graphs"])
+        return OxigraphStore.open(
+            path / "store", self.manifest["graphs"], services=self.project.services
+        )
 
     def _answering_path(self, *, fallback: bool = True) -> Path:
         """The store folder to answer from, built first when needed; what was done or
@@ -111,7 +113,16 @@ class KnowledgeGraph:
             from kg.state import read_manifest
 
             wait = self.limits.timeout if self.limits else 3600.0
-            answering = answering_store(self.project, wait=wait, fallback=fallback)
+            for _ in range(5):  # a build may swap and remove the store between two steps
+                answering = answering_store(self.project, wait=wait, fallback=fallback)
+                self._held = _hold(answering.path)
+                if self._held is not None:
+                    break
+            else:
+                raise UsageError(
+                    "the store kept changing under this command (builds running back to "
+                    "back?); try again."
+                )
             self.notices.extend(answering.notices)
             self.warnings.extend(answering.warnings)
             self._path = answering.path
@@ -175,21 +186,19 @@ class KnowledgeGraph:
         from kg.worker import run_isolated
 
         assert self.limits is not None
-        if self.engine != "reference":
-            path = self._answering_path()  # build (or fall back) here, not in the child
-        else:
-            self.store  # noqa: B018 - built in memory once, inherited by every child
+        # Build (or fall back) and hold the store against removal here, not in the child;
+        # the reference engine's graph is built in memory once and inherited by every child.
+        self._answering_path() if self.engine != "reference" else self.store
 
         def job(emit) -> None:
+            from kg.worker import limit_memory
+
             self._in_child = True
             if self.engine != "reference":
-                from kg.state import reading
-
                 self.__dict__.pop("store", None)  # never share an open store across fork
-                with reading(path):
-                    _emit_result(make(), emit)
-            else:
-                _emit_result(make(), emit)
+                self.store  # noqa: B018 - open it before the cap: its cache is not the query's
+            limit_memory(self.limits.memory_mib)
+            _emit_result(make(), emit)
 
         stream = run_isolated(job, self.limits)
         kind, head = next(stream)
@@ -282,6 +291,26 @@ class KnowledgeGraph:
         return resolve_name(text, partial(self.sparql, inferred=False), memo)
 
 
+def _hold(path: Path):
+    """A shared lock on the store folder *path*'s manifest, kept open for the life of the
+    graph, so that a build does not delete the store this process answers from (see
+    ``kg.state.remove_old_stores``); None when the store went away before the lock was
+    taken (the caller asks again which store answers)."""
+    import fcntl
+
+    from kg.state import MANIFEST
+
+    try:
+        handle = (path / MANIFEST).open("rb")
+    except OSError:
+        return None
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    if not (path / "store" / "CURRENT").is_file():
+        handle.close()
+        return None
+    return handle
+
+
 def _check_utf8(text: str) -> None:
     """Refuse query text holding what Python made of bytes that are not UTF-8 (lone
     surrogates, from a command line in another encoding): no engine can read it."""
@@ -300,7 +329,7 @@ def _emit_result(result: Result, emit) -> None:
     """Send *result* through a worker's *emit*: a head saying its kind, then its items."""
     if result.boolean is not None:
         emit(("ask", result.boolean))
-    elif result.triples is not None:
+    elif result.is_graph:  # not .triples, which would read them all first
         emit(("triples", None))
         for triple in result.stream_triples():
             emit(triple)

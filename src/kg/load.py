@@ -217,9 +217,13 @@ def load_sources(project: Project) -> Sources:
     ontology = Graph()
     for path in project.ontology:
         ontology += parse_turtle(path, shown_as=project.relative(path))
+    from kg.compile import refuse_services
+
     shapes = Graph()
     for path in project.shapes:
-        shapes += parse_turtle(path, shown_as=project.relative(path))
+        graph = parse_turtle(path, shown_as=project.relative(path))
+        refuse_services(graph, project.relative(path))
+        shapes += graph
     sources = Sources(ontology=ontology, shapes=shapes)
     for iri, path in project.sources().items():
         sources.graphs[URIRef(iri)] = load_source(path, iri, project.relative(path))

@@ -37,7 +37,7 @@ class OxigraphStore:
     by two sources is one triple, as in an RDF merge: see :func:`kg.compile.make_union`)
     and ``inferred``."""
 
-    def __init__(self, store: ox.Store, graphs: dict):
+    def __init__(self, store: ox.Store, graphs: dict, *, services: tuple[str, ...] = ()):
         self._store = store
         self._named = [ox.NamedNode(g) for g in graphs["named"]]
         self._union = [ox.NamedNode(g) for g in graphs["union"]]
@@ -45,10 +45,12 @@ class OxigraphStore:
         # it under the name graphs["inferred"] (e.g. in N-Quads exports).
         self._inferred_name = graphs["inferred"]
         self._inferred = [ox.DefaultGraph()]
+        self._services = services
 
     @classmethod
-    def open(cls, path: Path, graphs: dict) -> OxigraphStore:
-        return cls(ox.Store.read_only(str(path)), graphs)
+    def open(cls, path: Path, graphs: dict, *, services: tuple[str, ...] = ()) -> OxigraphStore:
+        """The store at *path*, read-only; *services* are the endpoints SERVICE may call."""
+        return cls(ox.Store.read_only(str(path)), graphs, services=services)
 
     @property
     def raw(self) -> ox.Store:
@@ -65,7 +67,15 @@ class OxigraphStore:
         refuse_updates(sparql)
         default, named = self.views(inferred)
         if bindings:  # typed, validated terms, serialised: see kg.sparql_text
-            sparql = bind_values(sparql, {k: v.n3() for k, v in bindings.items()})
+            bound = bind_values(sparql, {k: v.n3() for k, v in bindings.items()})
+            if bound != sparql:
+                # The text Oxigraph will read, checked again: a query whose lexing is
+                # ambiguous (``<'a>``: an IRI, or less-than and a string?) could have had
+                # a VALUES block placed where a bound value reads as query text.
+                from kg.service import check_services
+
+                check_services(bound, prefixes=prefixes, allowed=self._services)
+            sparql = bound
         try:
             res = self._store.query(
                 sparql,

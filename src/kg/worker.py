@@ -47,8 +47,13 @@ class Limits:
 
 
 class WorkerBug(Exception):
-    """The child failed with an exception that is not a :class:`KgError`: a bug in kg,
-    reported with the child's traceback."""
+    """The child failed with an exception that is not a :class:`KgError`: a bug in kg.
+    The message is one line; :attr:`details` holds the child's traceback (the CLI shows
+    it with KG_DEBUG=1)."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 def run_isolated(job: Callable[[Emit], None], limits: Limits) -> Iterator[object]:
@@ -99,7 +104,8 @@ def run_isolated(job: Callable[[Emit], None], limits: Limits) -> Iterator[object
                     raise payload
                 elif kind == "bug":
                     done = True
-                    raise WorkerBug(payload)
+                    summary, _, details = payload.partition("\n")
+                    raise WorkerBug(summary, details)
     except KeyboardInterrupt:
         raise Interrupted("the query was stopped.") from None
     finally:
@@ -146,7 +152,6 @@ def _child(
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches both; die at once
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         os.dup2(errors_fd, 2)
-        _limit_memory(limits.memory_mib)
         out = os.fdopen(fd, "wb", buffering=1 << 16)
         batch: list[object] = []
 
@@ -201,10 +206,20 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _limit_memory(mib: int) -> None:
+def limit_memory(mib: int) -> None:
+    """Let this process map at most *mib* MiB more than it has mapped now.
+
+    Called by the job once the store is open: RocksDB reserves its block cache's address
+    space when it opens (an absolute cap of a few hundred MiB makes it abort), and that
+    reservation is not what the query spends."""
     import resource
 
-    limit = mib << 20
+    try:
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        mapped = 0
+    limit = mapped + (mib << 20)
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -225,19 +240,21 @@ def _raise_death(pid: int, errors, limits: Limits) -> None:
     errors.seek(0, os.SEEK_END)
     size = errors.tell()
     errors.seek(max(0, size - 4096))
-    tail = errors.read().decode("utf-8", "replace")
+    tail = errors.read().decode("utf-8", "replace").strip()
+    signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     if "memory allocation" in tail or "Cannot allocate" in tail or "mmap" in tail:
         raise _memory_error(limits)
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT:
+    if signum == signal.SIGINT:
         raise Interrupted("the query was stopped.")
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
-        raise _memory_error(limits) if not tail.strip() else WorkerBug(tail.strip()[-2000:])
-    why = (
-        f"signal {os.WTERMSIG(status)}"
-        if os.WIFSIGNALED(status)
-        else f"exit status {os.WEXITSTATUS(status)}"
-    )
-    raise WorkerBug(f"the query process ended unexpectedly ({why}). {tail.strip()[-2000:]}")
+    if signum == signal.SIGABRT and not tail:
+        raise _memory_error(limits)
+    if signum in (signal.SIGSEGV, signal.SIGBUS):  # the engine's stack: a deeply nested query
+        raise UsageError(
+            "the SPARQL engine crashed on this query (it ran out of stack, which very deeply "
+            "nested groups or expressions cause); write it with less nesting."
+        )
+    why = f"signal {signum}" if signum else f"exit status {os.WEXITSTATUS(status)}"
+    raise WorkerBug(f"the query process ended unexpectedly ({why}).", tail[-2000:])
 
 
 def _kill(pid: int) -> None:
