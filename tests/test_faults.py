@@ -668,3 +668,23 @@ def test_small_memory_cap_still_answers(built):
     assert kg(built, "build").returncode == 0
     result = kg(built, "sparql", "ASK { ?s ?p ?o }")
     assert result.returncode == 0 and result.stdout == "yes\n", result.stderr
+
+
+def test_terminal_escapes_from_the_data_are_shown_escaped(runner, project_copy):
+    """Titles (kg stats) and query summaries (kg queries) come from files other people
+    write: an escape sequence in them must not reach the terminal raw."""
+    from tests.conftest import invoke
+
+    source = NEW_STATE.replace(
+        'kg:title "New"@en', 'kg:title "T\\u001b]0;pwned\\u0007\\u001b[31mRED"@en'
+    )
+    (project_copy / "data" / "new.ttl").write_text(source, encoding="utf-8")
+    (project_copy / "queries" / "x.rq").write_text(
+        '#+ summary: "\\e]0;pwned\\a\\e[31mred"\nSELECT * WHERE { ?s ?p ?o } LIMIT 1\n',
+        encoding="utf-8",
+    )
+    for command in ("stats", "queries"):
+        result = invoke(runner, command, project=project_copy)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output
+        assert "\\x1b]0;pwned\\x07\\x1b[31m" in result.output

@@ -78,6 +78,12 @@ class KgGroup(click.Group):
         ctx.exit(3)
 
 
+def _say(text: str) -> None:
+    """A line for people, with control characters and escapes from the data shown
+    escaped, never raw (a title could otherwise recolour or retitle the terminal)."""
+    click.echo(printable(text))
+
+
 def _quiet_stdout() -> None:
     """Point standard output at /dev/null, so that flushing it at exit cannot fail again."""
     try:
@@ -361,11 +367,11 @@ def list_queries(ctx: click.Context):
     queries = _graph(ctx).stored_queries().values()
     width = max((len(q.name) for q in queries), default=0)
     for query in queries:
-        click.echo(f"{query.name.ljust(width)}  {query.summary}")
+        _say(f"{query.name.ljust(width)}  {query.summary}")
         for p in query.params:
             need = "required" if p.required else "optional"
             default = f", default {p.default}" if p.default is not None else ""
-            click.echo(f"{'':{width}}    -p {p.name}=…  {p.type_label}, {need}{default}")
+            _say(f"{'':{width}}    -p {p.name}=…  {p.type_label}, {need}{default}")
 
 
 @cli.command()
@@ -526,14 +532,14 @@ def stats(ctx: click.Context):
         kg stats
     """
     s = _graph(ctx).stats()
-    click.echo(f"triples asserted: {s['asserted']} (ontology {s['ontology']})")
-    click.echo(f"triples inferred: {s['inferred']}")
-    click.echo("entities by class (asserted):")
+    _say(f"triples asserted: {s['asserted']} (ontology {s['ontology']})")
+    _say(f"triples inferred: {s['inferred']}")
+    _say("entities by class (asserted):")
     for cls, n in s["classes"]:
-        click.echo(f"  {n:5d}  {cls}")
-    click.echo("sources:")
+        _say(f"  {n:5d}  {cls}")
+    _say("sources:")
     for src in s["sources"]:
-        click.echo(f"  {src['triples']:5d}  {src['source']}  {src['file']}  {src['title']}")
+        _say(f"  {src['triples']:5d}  {src['source']}  {src['file']}  {src['title']}")
 
 
 def main() -> None:

@@ -85,7 +85,7 @@ class OxigraphStore:
             )
         except SyntaxError as exc:
             raise InputError(_syntax_message(str(exc))) from None
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise _failed(exc) from None
         if isinstance(res, ox.QueryBoolean):
             return Result(boolean=bool(res))
@@ -140,11 +140,11 @@ def _reading(items: Iterator[T]) -> Iterator[T]:
     reached, a store read error) turned into a message for people."""
     try:
         yield from items
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # RuntimeError: e.g. a SERVICE's junk answer
         raise _failed(exc) from None
 
 
-def _failed(exc: OSError) -> QueryFailed:
+def _failed(exc: Exception) -> QueryFailed:
     return QueryFailed(
         f"the query could not be answered: {exc}. If it calls a SERVICE, check that the "
         "endpoint is up and reachable."
