@@ -688,3 +688,25 @@ def test_terminal_escapes_from_the_data_are_shown_escaped(runner, project_copy):
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.output and "\x07" not in result.output
         assert "\\x1b]0;pwned\\x07\\x1b[31m" in result.output
+
+
+@pytest.mark.parametrize("command", [("export",), ("stats",), ("sparql", STATES), ("queries",)])
+def test_output_cut_short_by_a_size_limit_is_exit_2(built, tmp_path, command):
+    """Standard output redirected to a file under a 300-byte limit: never exit 0 with a
+    truncated file, never a traceback (a buffered writer returns short counts silently)."""
+    out = tmp_path / "out"
+    with out.open("wb") as handle:
+        result = subprocess.run(
+            [*KG, "--project", str(built), *command],
+            stdout=handle,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            preexec_fn=_limit_file_size(300),
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+    if out.stat().st_size < 300:
+        pytest.skip("this output fits in 300 bytes")
+    assert result.returncode == 2, result.stderr
+    assert "size limit" in result.stderr or "File too large" in result.stderr
+    clean(result)

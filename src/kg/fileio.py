@@ -219,7 +219,7 @@ def _replace(target: str, chunks: Iterator[bytes], old: os.stat_result | None) -
                         os.fchown(handle.fileno(), old.st_uid, old.st_gid)
                 os.fchmod(handle.fileno(), stat.S_IMODE(old.st_mode))  # after chown
             for chunk in chunks:
-                handle.write(chunk)
+                _write_all(handle, chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -270,7 +270,7 @@ def _write_in_place(name: str, chunks: Iterator[bytes], *, truncate: bool) -> No
         fd = os.open(name, flags)  # a FIFO blocks here until it has a reader, as with '>'
         with os.fdopen(fd, "wb", buffering=_CHUNK) as handle:
             for chunk in chunks:
-                handle.write(chunk)
+                _write_all(handle, chunk)
             handle.flush()
     except BrokenPipeError:
         raise StorageError(
@@ -289,7 +289,7 @@ def _write_stream(stream: IO[str], chunks: Iterator[bytes], what: str) -> None:
         stream.flush()  # what was printed before comes first
         for chunk in chunks:
             if binary is not None:
-                binary.write(chunk)
+                _write_all(binary, chunk)
             else:
                 stream.write(chunk.decode("utf-8"))
         (binary or stream).flush()
@@ -298,6 +298,18 @@ def _write_stream(stream: IO[str], chunks: Iterator[bytes], what: str) -> None:
     except OSError as exc:
         _discard(stream)
         raise StorageError(f"writing failed: {_reason(exc)}.", path=what) from None
+
+
+def _write_all(binary: IO[bytes], chunk: bytes) -> None:
+    """Write all of *chunk*: a buffered writer given more than its buffer passes it to
+    the file in one call and returns the short count the kernel gave (at a file-size
+    limit, say) without an error; the next call then fails with the reason."""
+    view = memoryview(chunk)
+    while view:
+        written = binary.write(view)
+        if written is None or written <= 0:
+            raise OSError(errno.EIO, "the output accepted no more data")
+        view = view[written:]
 
 
 def _discard(stream: IO[str]) -> None:
