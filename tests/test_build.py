@@ -75,8 +75,8 @@ def test_staleness(project_copy):
     # an edited source
     text = path.read_text(encoding="utf-8").replace('"Trend News Agency"@en', '"Trend"@en')
     path.write_text(text, encoding="utf-8")
-    graph = KnowledgeGraph(project)
-    assert graph.resolve("Trend") == "https://w3id.org/kg-diplo/id/trend"
+    with KnowledgeGraph(project) as graph:  # a graph holds its store until closed
+        assert graph.resolve("Trend") == "https://w3id.org/kg-diplo/id/trend"
     # a removed source
     (project_copy / "data" / "src-ruritania.ttl").unlink()
     assert "ex:ruritania" not in _states(project_copy)

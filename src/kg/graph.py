@@ -56,6 +56,21 @@ class KnowledgeGraph:
         #: What was done on the way (e.g. the store was rebuilt because an input changed).
         self.notices: list[str] = []
 
+    def close(self) -> None:
+        """Let go of the store this graph answers from, so a later build may remove it
+        (also done when the object is collected, or at the end of a ``with`` block)."""
+        held = self.__dict__.pop("_held", None)
+        if held is not None:
+            held.close()
+        for name in ("store", "_path"):
+            self.__dict__.pop(name, None)
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     @classmethod
     def open(cls, start: Path | str | None = None, **kwargs) -> KnowledgeGraph:
         """The graph of the project found at or above *start* (default: the working dir)."""
