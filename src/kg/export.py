@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF
 from rdflib.term import Node
 
-from kg.errors import InputError, UsageError
+from kg.errors import InputError, UsageError, shown
 from kg.namespaces import KG, PREFIXES
 from kg.turtle import TURTLE_MAX_DEPTH, to_turtle  # noqa: F401 - part of this API
 
@@ -189,23 +189,112 @@ def build_context(ontology: Graph) -> dict:
     return {"@context": ctx}
 
 
-def load_context(path: Path) -> dict:
-    """Read a shipped context file; remote contexts (URLs) are refused, never fetched."""
+#: A context file kg reads: its own is a few kilobytes; this leaves room for any ontology.
+MAX_CONTEXT_BYTES = 16 << 20
+#: Terms a context may define: compaction tries every prefix on every IRI it writes.
+MAX_CONTEXT_TERMS = 10_000
+#: Keywords whose value compaction reads, and so must be a string (or null).
+_STRING_KEYWORDS = ("@vocab", "@language", "@base", "@direction")
+#: Keys of a term definition that compaction reads (``@language`` may also be null).
+_TERM_STRINGS = ("@id", "@type", "@reverse", "@language")
+
+
+def load_context(path: Path, *, shown_as: str | None = None) -> dict:
+    """Read a shipped context file as ``{"@context": {...}}``, one validated object.
+
+    Remote contexts (URLs, ``@import``) are refused, never fetched. A list of inline
+    contexts is merged in order, as JSON-LD processing applies local contexts (a later
+    definition wins, ``null`` starts afresh), because the compaction works on one object.
+    Every term definition is checked before compaction relies on it: a term that is not
+    a string or an object, or an ``@id`` that is a number, crashed the export (exit 3).
+    The file must be a regular file (a FIFO would block the export for ever). Messages
+    name it as *shown_as* (e.g. relative to the project), else as *path*.
+    """
+    from kg.project import read_regular
+
+    where = shown_as or str(path)
+
+    def refuse(why: str, line: int | None = None) -> InputError:
+        return InputError(why, path=where, line=line)
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        data = read_regular(path, MAX_CONTEXT_BYTES, shown_as=where)
     except FileNotFoundError:
-        raise InputError("JSON-LD context file not found.", path=str(path)) from None
+        raise refuse("JSON-LD context file not found.") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise refuse(
+            f"is not UTF-8 text (an invalid byte at offset {exc.start:,}); JSON-LD is UTF-8."
+        ) from None
+    try:
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}.", path=str(path), line=exc.lineno) from None
+        raise refuse(f"not valid JSON: {exc.msg}.", exc.lineno) from None
+    except RecursionError:
+        raise refuse("arrays or objects are nested too deeply for a JSON-LD context.") from None
+    except ValueError as exc:  # e.g. a number of more than 4,300 digits
+        raise refuse(f"not valid JSON: {shown(str(exc), 120)}.") from None
     ctx = doc.get("@context") if isinstance(doc, dict) else None
     items = ctx if isinstance(ctx, list) else [ctx]
-    if ctx is None or any(not isinstance(item, dict) for item in items):
-        raise InputError(
+    if ctx is None or any(not isinstance(item, dict | None) for item in items):
+        raise refuse(
             "the context must be an inline JSON object under '@context'; remote contexts "
-            "(URLs) are refused because kg never goes on the network.",
-            path=str(path),
+            "(URLs) are refused because kg never goes on the network."
         )
-    return doc
+    merged: dict[str, Any] = {}
+    for item in items:  # in place: copying per item is quadratic in a long list
+        if item is None:
+            merged = {}
+        else:
+            merged.update(item)
+    _check_context(merged, refuse)
+    return {"@context": merged}
+
+
+def _check_context(ctx: dict[str, Any], refuse: Callable[[str], InputError]) -> None:
+    """Refuse what the compaction (:class:`_Terms`, :func:`to_jsonld`) cannot use."""
+    if len(ctx) > MAX_CONTEXT_TERMS:
+        raise refuse(f"defines {len(ctx):,} terms; kg reads at most {MAX_CONTEXT_TERMS:,}.")
+    for key, value in ctx.items():
+        if key == "@import":
+            raise refuse(
+                "'@import' names a remote context, which kg refuses because it never goes "
+                "on the network; copy its terms into this file."
+            )
+        if key in _STRING_KEYWORDS:
+            if value is not None and not isinstance(value, str):
+                raise refuse(f"{key} must be a string, not {_json_kind(value)}.")
+            continue
+        if key.startswith("@") or value is None or isinstance(value, str):
+            continue  # other keywords (@version...) are not read; null unmaps a term
+        if not isinstance(value, dict):
+            raise refuse(
+                f"the term {shown(key)} is defined as {_json_kind(value)}; a term definition "
+                "is a string (an IRI) or an object with '@id' or '@reverse'."
+            )
+        for name in _TERM_STRINGS:
+            item = value.get(name)
+            if name in value and not isinstance(item, str):
+                if name == "@language" and item is None:
+                    continue
+                raise refuse(
+                    f"the term {shown(key)}: its {name} is {_json_kind(item)}, but must be "
+                    "a string."
+                )
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, for a message (its text could be huge or hostile)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else "a string"
 
 
 # -- compaction --------------------------------------------------------------------------

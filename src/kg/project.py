@@ -6,7 +6,9 @@ from the working directory, as git does, so ``kg`` works from any sub-folder.
 The configuration is checked, not trusted: an unknown key or a value of the wrong type is
 an error naming the key, and every configured path must lie inside the project once
 symlinks are resolved (unless ``allow_outside_paths = true``), so a shared ``kg.toml``
-cannot make kg read ``/etc/shadow`` or walk the whole file system.
+cannot make kg read ``/etc/shadow`` or walk the whole file system. Nothing in it may
+hold a control or bidi character, lists are capped, and every file it names (this one
+included) must be a regular file: reading a FIFO waits for a writer, for ever.
 """
 
 from __future__ import annotations
@@ -26,6 +28,20 @@ CONFIG_NAME = "kg.toml"
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MIB = 4096
+#: kg.toml is a few lines; a bigger file is a mistake, and reading it whole would cost memory.
+MAX_CONFIG_BYTES = 1 << 20
+#: Entries a list in kg.toml may hold: each path is resolved and walked, so 200,000 copies
+#: of ``"data"`` ran for minutes before this cap.
+MAX_LIST = 1_000
+#: Characters a configured path or IRI may hold (Linux's PATH_MAX): longer ones fail in
+#: the file system with ENAMETOOLONG anyway, later and less clearly.
+MAX_CHARS = 4_096
+#: C0 and C1 controls, DEL, bidi controls (which make text read other than it is) and lone
+#: surrogates: none belongs in a path or an IRI, and each crashed kg or garbled a terminal.
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_NOT_REGULAR = "is not a regular file (a FIFO, device or folder)"
 
 #: table -> key -> (accepted types, what to write), for messages that say what fits.
 _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
@@ -77,10 +93,13 @@ class Project:
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> Project:
-        """Load the project whose ``kg.toml`` is in *start* or the nearest folder above it."""
+        """Load the project whose ``kg.toml`` is in *start* or the nearest folder above it.
+
+        Any ``kg.toml`` counts, not only a regular file: a FIFO or folder by that name is
+        refused by :meth:`load` rather than passed over for a project further up."""
         here = Path(start or Path.cwd()).resolve()
         for folder in (here, *here.parents):
-            if (folder / CONFIG_NAME).is_file():
+            if os.path.exists(folder / CONFIG_NAME):
                 return cls.load(folder)
         raise UsageError(
             f"no {CONFIG_NAME} in {here} or any folder above it: run kg inside a kg project "
@@ -97,6 +116,7 @@ class Project:
         outside = cfg.get("allow_outside_paths", False)
 
         def inside(value: str, key: str) -> Path:
+            _check_text(value, key)
             full = root / value
             if not outside and not _within(full, root):
                 raise InputError(
@@ -110,6 +130,7 @@ class Project:
         def paths(key: str, default: list[str]) -> tuple[Path, ...]:
             value = cfg.get(key, default)
             items = [value] if isinstance(value, str) else value
+            _check_length(items, key)
             if not all(isinstance(v, str) for v in items):
                 raise InputError(
                     f"{key} must be {_SCHEMA['project'][key][1]}; fix it.", path=CONFIG_NAME
@@ -118,11 +139,14 @@ class Project:
 
         context = cfg.get("context")
         base = cfg.get("base", cls.base)
+        _check_text(base, "base")
         if not re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+[/#]", base):
             raise InputError(
                 f"base = {shown(base)} is not an http(s) IRI ending in '/' or '#'; fix it.",
                 path=CONFIG_NAME,
             )
+        _check_iri(base, "base")
+        _check_text(cfg.get("name", ""), "name")
         timeout = qcfg.get("timeout", DEFAULT_TIMEOUT)
         memory = qcfg.get("memory_mib", DEFAULT_MEMORY_MIB)
         services = qcfg.get("services", [])
@@ -136,7 +160,10 @@ class Project:
                 "memory_mib under [query] must be a number of MiB, at least 64.",
                 path=CONFIG_NAME,
             )
+        _check_length(services, "services")
         for service in services:
+            if isinstance(service, str):
+                _check_text(service, "services")
             if not isinstance(service, str) or not re.fullmatch(
                 r"https?://[^\s<>\"{}|^`\\]+", service
             ):
@@ -145,7 +172,8 @@ class Project:
                     f"{shown(str(service))} is not one.",
                     path=CONFIG_NAME,
                 )
-        return cls(
+            _check_iri(service, "services")
+        project = cls(
             root=root,
             name=cfg.get("name", root.name),
             base=base,
@@ -159,6 +187,32 @@ class Project:
             services=tuple(services),
             allow_outside_paths=outside,
         )
+        project.check_files()
+        return project
+
+    def check_files(self) -> None:
+        """Refuse a configured ontology, shapes or context file that exists but is not a
+        regular file: kg would wait for ever to read a FIFO, and a folder or device is a
+        mistake in kg.toml. A missing file is left to its reader, which says "file not
+        found" when (and only if) it needs the file."""
+        named = [("ontology", p) for p in self.ontology] + [("shapes", p) for p in self.shapes]
+        if self.context is not None:
+            named.append(("context", self.context))
+        for key, path in named:
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    continue
+                why = "a symlink that loops" if exc.errno == errno.ELOOP else exc.strerror
+                raise InputError(
+                    f"cannot read it ({why}); check {key} in kg.toml.", path=self.relative(path)
+                ) from None
+            if not stat.S_ISREG(st.st_mode):
+                raise InputError(
+                    f"{_NOT_REGULAR}; {key} in kg.toml must name a file.",
+                    path=self.relative(path),
+                )
 
     def data_files(self) -> list[Path]:
         """The source files, sorted so that loading order (and output) is deterministic.
@@ -170,9 +224,17 @@ class Project:
         """
         files: list[Path] = []
         for folder in self.data_dirs:
-            if not folder.exists():
-                continue  # a project may have no data yet
-            if not folder.is_dir():
+            try:
+                st = os.stat(folder)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    continue  # a project may have no data yet
+                why = "a symlink that loops" if exc.errno == errno.ELOOP else exc.strerror
+                raise InputError(
+                    f"cannot read this folder ({why}); check 'data' in kg.toml.",
+                    path=self.relative(folder),
+                ) from None
+            if not stat.S_ISDIR(st.st_mode):
                 raise InputError(
                     "is not a folder; 'data' in kg.toml lists folders of Turtle files.",
                     path=self.relative(folder),
@@ -266,8 +328,58 @@ class Project:
         return files
 
     def inputs(self) -> list[Path]:
-        """Every file whose change changes the compiled graph."""
+        """Every file whose change changes the compiled graph (checked again here, as a
+        long-lived program may see an ontology replaced by a FIFO after it started)."""
+        self.check_files()
         return [*self.ontology, *self.shapes, *self.data_files(), self.root / CONFIG_NAME]
+
+    def protected(self, path: Path | str) -> str | None:
+        """Why an output must not be written to *path*, or None when it may be.
+
+        ``kg export -o`` and ``kg context -o`` replace the file they are given; written
+        over kg.toml, an ontology or shapes file, a source under the data folders or
+        kg's state in ``.kg/``, they would destroy what the project is made of. Paths are
+        compared once symlinks are resolved, and existing files also by identity (device
+        and inode), so a symlink, a hard link or ``..`` from elsewhere is caught too. The
+        context file is allowed: writing it is what ``kg context -o`` is for. A source
+        that does not exist yet is not protected (there is nothing to destroy).
+        """
+        try:
+            target = Path(os.path.realpath(Path(path)))
+        except (OSError, ValueError):  # no file can have this name (a NUL byte)
+            return None
+        found = _stat(target)
+        identity = (found.st_dev, found.st_ino) if found else None
+
+        def same(other: Path) -> bool:
+            if target == Path(os.path.realpath(other)):
+                return True
+            st = _stat(other)
+            return identity is not None and st is not None and identity == (st.st_dev, st.st_ino)
+
+        if same(self.root / CONFIG_NAME):
+            return f"it is the project's configuration ({CONFIG_NAME})"
+        for key, files in (("an ontology file", self.ontology), ("a shapes file", self.shapes)):
+            for file in files:
+                if same(file):
+                    return f"it is {key} named in {CONFIG_NAME} ({self.relative(file)})"
+        state = Path(os.path.realpath(self.root / ".kg"))
+        if target == state or state in target.parents:
+            return "it is under .kg/, where kg keeps its store and state"
+        if found is None or not stat.S_ISREG(found.st_mode):
+            return None
+        try:
+            sources = self.data_files()
+        except InputError:  # a data folder kg cannot walk: judge by the path alone
+            sources = [
+                target
+                for folder in self.data_dirs
+                if is_source_name(target.name) and Path(os.path.realpath(folder)) in target.parents
+            ]
+        for source in sources:
+            if same(source):
+                return f"it is a source under the data folders ({self.relative(source)})"
+        return None
 
     def relative(self, path: Path) -> str:
         """*path* as shown to people: relative to the project root where possible."""
@@ -282,6 +394,107 @@ class Project:
             return str(path)
 
 
+def _stat(path: Path) -> os.stat_result | None:
+    """The status of the file *path* leads to, or None if there is none."""
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _check_text(value: str, key: str) -> None:
+    """Refuse a configured path or IRI holding a control or bidi character, or too long.
+
+    Such a value passed the old checks (``\\s`` does not match ESC) and failed later:
+    Oxigraph refused the IRI mid-build (exit 3), a NUL made the path unusable, and a
+    bidi override makes a path read as another in every message that shows it."""
+    match = _CONTROL.search(value)
+    if match:
+        raise InputError(
+            f"{key} = {shown(value)} holds a control or bidi character "
+            f"(U+{ord(match.group()):04X}), which no path or IRI in kg.toml may hold; "
+            "remove it.",
+            path=CONFIG_NAME,
+        )
+    if len(value) > MAX_CHARS:
+        raise InputError(
+            f"{key} = {shown(value)} is longer than {MAX_CHARS:,} characters; no path or "
+            "IRI in kg.toml may be.",
+            path=CONFIG_NAME,
+        )
+
+
+def _plain(name: str) -> str:
+    """A table name as written, or quoted and escaped by :func:`shown` when it holds
+    anything a terminal would act on or is too long to show whole."""
+    return name if len(name) <= 60 and not _CONTROL.search(name) else shown(name)
+
+
+def _check_length(items: list[Any], key: str) -> None:
+    if len(items) > MAX_LIST:
+        raise InputError(
+            f"{key} lists {len(items):,} entries; kg.toml's lists hold at most {MAX_LIST:,}.",
+            path=CONFIG_NAME,
+        )
+
+
+def _check_iri(iri: str, key: str) -> None:
+    """Refuse an IRI the engine would refuse (``%zz``, a bad host): found at start-up,
+    not when a build or a SERVICE call first uses it."""
+    from kg.resolve import check_iri
+
+    try:
+        check_iri(iri)
+    except UsageError as exc:
+        raise InputError(f"{key}: {exc} Fix it.", path=CONFIG_NAME) from None
+
+
+def read_regular(path: Path, limit: int, *, shown_as: str) -> bytes:
+    """The bytes of *path*, which must be a regular file of at most *limit* bytes.
+
+    Opening a FIFO waits for a writer, for ever, so the file is checked with
+    :func:`os.stat` before it is opened, then opened non-blocking and checked again on
+    the open descriptor (a file swapped for a FIFO in between cannot block either).
+    :class:`FileNotFoundError` passes through, for the caller to say what is missing;
+    every other failure is an :class:`InputError` naming *shown_as*.
+    """
+
+    def refuse(why: str) -> InputError:
+        return InputError(why, path=shown_as)
+
+    def check(st: os.stat_result) -> None:
+        if not stat.S_ISREG(st.st_mode):
+            raise refuse(f"{_NOT_REGULAR}; kg reads only regular files here.")
+        if st.st_size > limit:
+            raise refuse(f"is larger than {limit:,} bytes ({st.st_size:,}); kg refuses it.")
+
+    try:
+        check(os.stat(path))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        why = "a symlink that loops" if exc.errno == errno.ELOOP else exc.strerror
+        raise refuse(f"cannot read it ({why}).") from None
+    try:
+        check(os.fstat(fd))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise refuse(f"cannot read it ({exc.strerror}).") from None
+    finally:
+        os.close(fd)
+    if size > limit:  # it grew since it was checked
+        raise refuse(f"is larger than {limit:,} bytes; kg refuses it.")
+    return b"".join(chunks)
+
+
 def _within(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root.resolve())
@@ -291,18 +504,42 @@ def _within(path: Path, root: Path) -> bool:
 
 
 def _read_config(path: Path, root: Path) -> dict[str, Any]:
+    """kg.toml parsed and its tables and keys checked against :data:`_SCHEMA`.
+
+    Whatever goes wrong while reading it is an :class:`InputError` naming it: tomllib
+    raises more than TOMLDecodeError (RecursionError for arrays nested thousands deep,
+    ValueError for a number of more than 4,300 digits), and those were exit 3.
+    """
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = read_regular(path, MAX_CONFIG_BYTES, shown_as=CONFIG_NAME)
     except FileNotFoundError:
         raise UsageError(f"{root} is not a kg project: it has no {CONFIG_NAME}.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read it ({exc}).", path=CONFIG_NAME) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"is not UTF-8 text (an invalid byte at offset {exc.start:,}); save it as UTF-8.",
+            path=CONFIG_NAME,
+        ) from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML ({exc}); fix the file.", path=CONFIG_NAME) from None
+    except RecursionError:
+        raise InputError(
+            "not valid TOML for kg (arrays or tables nested too deeply); fix the file.",
+            path=CONFIG_NAME,
+        ) from None
+    except Exception as exc:  # any failure of the parser is the file's
+        raise InputError(
+            f"not valid TOML ({type(exc).__name__}: {shown(str(exc), 120)}); fix the file.",
+            path=CONFIG_NAME,
+        ) from None
     for table, value in raw.items():
         if table not in _SCHEMA:
             raise InputError(
-                f"unknown table [{table}]; kg.toml has [project] and [query].", path=CONFIG_NAME
+                f"unknown table [{_plain(table)}]; kg.toml has [project] and [query].",
+                path=CONFIG_NAME,
             )
         if not isinstance(value, dict):
             raise InputError(f"{table} must be a table ([{table}]).", path=CONFIG_NAME)

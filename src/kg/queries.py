@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import errno
+import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,19 +213,78 @@ def _basil(var: str, defaults: Mapping[str, str]) -> Param:
 
 
 def load_queries(folder: Path) -> dict[str, StoredQuery]:
-    """Every stored query in *folder*, by name."""
-    return {p.stem: parse_query_file(p) for p in sorted(folder.glob("*.rq"))}
+    """Every stored query in *folder*, by name.
+
+    A missing folder holds no queries (a project may have none yet); a folder kg cannot
+    list, or a file where the folder should be, is an :class:`InputError` naming it,
+    because an empty list would read as "this project has no stored queries"."""
+    return {p.stem: parse_query_file(_regular_query(p)) for p in _query_files(folder)}
 
 
 def get_query(folder: Path, name: str) -> StoredQuery:
+    """The stored query *name*; a name with no file is a :class:`UsageError` listing the
+    names there are (only the names: another query's mistakes are not this one's)."""
     path = folder / f"{name}.rq"
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or not path.is_file():
-        known = ", ".join(load_queries(folder)) or "(none)"
-        raise UsageError(
-            f"no stored query named {name!r}. Stored queries: {known}. "
-            "Run 'kg queries' to see what each answers."
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise _unreadable(folder, exc, "read") from None
+        else:
+            return parse_query_file(_regular_query(path))
+    known = ", ".join(p.stem for p in _query_files(folder)) or "(none)"
+    raise UsageError(
+        f"no stored query named {shown(name)}. Stored queries: {known}. "
+        "Run 'kg queries' to see what each answers."
+    )
+
+
+def _query_files(folder: Path) -> list[Path]:
+    """The ``*.rq`` files of *folder*, sorted; [] when there is no such folder."""
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return []
+        raise _unreadable(folder, exc) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise InputError(
+            "is not a folder; 'queries' in kg.toml names the folder of stored queries "
+            "(*.rq files).",
+            path=str(folder),
         )
-    return parse_query_file(path)
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if e.name.endswith(".rq"))
+    except OSError as exc:
+        raise _unreadable(folder, exc) from None
+    return [folder / n for n in names]
+
+
+def _unreadable(folder: Path, exc: OSError, doing: str = "list") -> InputError:
+    why = "a symlink that loops" if exc.errno == errno.ELOOP else (exc.strerror or "").lower()
+    return InputError(
+        f"cannot {doing} the stored queries in this folder ({why}); fix its permissions, "
+        "or point 'queries' in kg.toml elsewhere.",
+        path=str(folder),
+    )
+
+
+def _regular_query(path: Path) -> Path:
+    """*path*, once it is known to be a regular file: reading a FIFO would wait for ever."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        why = "a symlink that loops" if exc.errno == errno.ELOOP else exc.strerror
+        raise InputError(f"cannot read this query ({why}).", path=str(path)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(
+            "is not a regular file (a FIFO, device or folder); a stored query is a .rq "
+            "file. Remove it from the queries folder.",
+            path=str(path),
+        )
+    return path
 
 
 Resolver = Callable[[str], str]
