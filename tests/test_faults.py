@@ -710,3 +710,19 @@ def test_output_cut_short_by_a_size_limit_is_exit_2(built, tmp_path, command):
     assert result.returncode == 2, result.stderr
     assert "size limit" in result.stderr or "File too large" in result.stderr
     clean(result)
+
+
+@pytest.mark.parametrize(
+    "target", ["kg.toml", "ontology/kg.ttl", "data/ref-nacc-statement-1991.ttl"]
+)
+def test_export_never_overwrites_the_project(runner, project_copy, target):
+    from tests.conftest import invoke
+
+    before = (project_copy / target).read_bytes()
+    out = str(project_copy / target)
+    result = invoke(runner, "export", "--format", "nt", "-o", out, project=project_copy)
+    assert result.exit_code == 2 and "will not write" in result.stderr, result.output
+    assert (project_copy / target).read_bytes() == before
+    result = invoke(runner, "context", "-o", str(project_copy / target), project=project_copy)
+    assert result.exit_code == 2
+    assert (project_copy / target).read_bytes() == before

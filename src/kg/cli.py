@@ -128,6 +128,16 @@ def _emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
         click.echo(said, err=True)
 
 
+def _refuse_protected(project, output: Path | None) -> None:
+    """Refuse to write an output over what the project is made of (see
+    :meth:`kg.project.Project.protected`)."""
+    if output is None or str(output) == "-":
+        return
+    why = project.protected(output)
+    if why:
+        raise UsageError(f"will not write {shown(str(output))}: {why}. Choose another -o path.")
+
+
 class _Progress:
     """Progress bars on standard error, one per build stage, for inputs worth waiting on."""
 
@@ -496,7 +506,9 @@ def export(
     from kg.export import format_for
 
     fmt = format_for(fmt, output)
-    _emit(_graph(ctx).export(fmt, inferred=inferred, ontology=ontology), output)
+    graph = _graph(ctx)
+    _refuse_protected(graph.project, output)
+    _emit(graph.export(fmt, inferred=inferred, ontology=ontology), output)
 
 
 @cli.command()
@@ -519,7 +531,9 @@ def context(ctx: click.Context, output: Path | None):
     """
     import json
 
-    _emit(json.dumps(_graph(ctx).context(), indent=2, ensure_ascii=False) + "\n", output)
+    graph = _graph(ctx)
+    _refuse_protected(graph.project, output)
+    _emit(json.dumps(graph.context(), indent=2, ensure_ascii=False) + "\n", output)
 
 
 @cli.command()

@@ -250,7 +250,11 @@ class KnowledgeGraph:
         context = None
         if fmt == "json-ld":
             path = self.project.context
-            context = load_context(path) if path and path.exists() else self.context()
+            context = (
+                load_context(path, shown_as=self.project.relative(path))
+                if path and path.exists()
+                else self.context()
+            )
         return serialize_union(self.store.dump("nquads", graphs), fmt, context=context)
 
     def context(self) -> dict:
