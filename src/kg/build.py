@@ -15,17 +15,19 @@ nothing when the store is fresh; when an input changed it builds only if it can 
 build lock at once and write ``.kg``, and otherwise answers from the last good store with
 a warning (a build is running or stopped; the project is read-only). Any failure of a
 build (bad Turtle, an unreadable file, a full disk, invalid data) likewise leaves queries
-answering from the last good store, with a warning naming the problem. State that is not
-as kg left it (``.kg/current`` copied as a folder, a broken link, a junk manifest, an
-emptied or foreign store folder) is detected and rebuilt, with a one-line notice.
+answering from the last good store, with a warning naming the problem; an export, which
+must never pass an older build off as the current one, fails instead. State that is not
+as kg left it (``.kg/current`` copied as a folder, a broken link or one leading out of
+``.kg``, a junk manifest, an emptied or foreign store folder, missing store files) is
+detected and rebuilt, with a one-line notice: see :mod:`kg.state`.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import json
 import os
-import shutil
+import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -39,20 +41,24 @@ from kg.project import CONFIG_NAME, Project
 from kg.state import (
     CURRENT,
     FAILED,
+    FORMAT_VERSION,
     MANIFEST,
     REPORT,
     STATE_DIR,
     current_store,
+    discard,
     heal,
     lock,
+    read_json,
     read_manifest,
     remove_leftovers,
     remove_old_stores,
+    set_aside,
     state_dir,
+    store_damage,
+    store_files,
     write_json,
 )
-
-FORMAT_VERSION = 4
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -89,8 +95,13 @@ def _stat(path: Path) -> tuple[int, int]:
 
 
 def _sha256(path: Path) -> str:
+    """The hash of the regular file *path*; ``OSError`` when it cannot be read or is not
+    a regular file (opened without blocking: a FIFO put in its place never answers)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -108,8 +119,16 @@ def fingerprint(project: Project) -> dict[str, dict]:
             raise InputError(
                 "file not found; check the path in kg.toml.", path=project.relative(path)
             )
-        size, mtime = _stat(path)
-        prints[project.relative(path)] = {"size": size, "mtime_ns": mtime, "sha256": _sha256(path)}
+        try:
+            size, mtime = _stat(path)
+            digest = _sha256(path)
+        except OSError as exc:
+            raise InputError(
+                f"cannot read this input ({(exc.strerror or str(exc)).lower()}); fix its "
+                "permissions.",
+                path=project.relative(path),
+            ) from None
+        prints[project.relative(path)] = {"size": size, "mtime_ns": mtime, "sha256": digest}
     return prints
 
 
@@ -130,7 +149,10 @@ def is_fresh(project: Project, manifest: dict) -> bool:
         seen = recorded[rel]
         if (size, mtime) == (seen["size"], seen["mtime_ns"]):
             continue
-        if size != seen["size"] or _sha256(path) != seen["sha256"]:
+        try:
+            if size != seen["size"] or _sha256(path) != seen["sha256"]:
+                return False
+        except OSError:  # unreadable now: a build says so, naming the file
             return False
     return True
 
@@ -157,7 +179,10 @@ def build(
 def _build_locked(
     project: Project, *, allow_invalid: bool, force: bool, progress: Progress | None
 ) -> BuildReport:
-    notices = heal(project)
+    try:
+        notices = heal(project)
+    except OSError as exc:
+        raise _storage_error(project, exc) from None
     current = current_store(project)
     if current is not None and not force:
         manifest = read_manifest(current)
@@ -182,6 +207,7 @@ def _build_locked(
             os.rename(tmp, final)
             report.store = project.relative(final)
             write_json(final / MANIFEST, {**read_manifest(final), "report": _report_dict(report)})
+            _check_whole(final)
             link = state_dir(project) / f"{CURRENT}.{tmp.name}"
             os.symlink(final.name, link)
             os.replace(link, state_dir(project) / CURRENT)  # the atomic swap
@@ -189,16 +215,28 @@ def _build_locked(
             raise _storage_error(project, exc) from None
     except KgError as exc:
         _remember_failure(project, exc)
-        if final is not None and final.exists() and current_store(project) != final:
-            shutil.rmtree(final, ignore_errors=True)
+        if final is not None and current_store(project) != final:
+            discard(project, final)
         raise
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    (state_dir(project) / FAILED).unlink(missing_ok=True)
+        discard(project, tmp)
+    with suppress(OSError):
+        set_aside(project, state_dir(project) / FAILED)
     remove_old_stores(project, keep=final.name)
     report.notices = notices
     return report
+
+
+def _check_whole(store: Path) -> None:
+    """A new store must pass the check every query makes (:func:`kg.state.store_damage`), or
+    every query would find it damaged and build again: refuse it here instead."""
+    problem = store_damage(store)
+    if problem is not None:
+        raise StorageError(
+            f"the new store failed kg's own check ({problem}); the last good store was "
+            "kept. This is likely a bug in kg or a file system that loses writes.",
+            path=STATE_DIR,
+        )
 
 
 def _storage_error(project: Project, exc: OSError) -> StorageError:
@@ -228,9 +266,11 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
     Never blocks on a running build when a store exists, and never writes when the store
     is fresh, so a reader without write access to the project can query. When the build
     cannot happen or fails, the last good store answers and a warning says why. With no
-    store at all, waits up to *wait* seconds for a running build, then gives up. With
-    *fallback* false, a build that fails raises instead (an export must not pass old
-    data off as the current one).
+    store at all, waits up to *wait* seconds for a running build, then gives up.
+
+    With *fallback* false (an export must not pass old data off as the current one), a
+    stale store never answers: a running build is waited for (up to *wait* seconds), and
+    a build that fails or cannot be made (a read-only project, a full disk) raises.
     """
     current = current_store(project)
     if current is not None:
@@ -246,6 +286,7 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
         return Answering(current, warnings=[_fallback_warning(failure)])
     deadline = time.monotonic() + wait
     while True:
+        failed: KgError | None = None
         try:
             with lock(project, wait=False) as locked:
                 if locked:
@@ -253,22 +294,25 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
                         report = _build_locked(
                             project, allow_invalid=False, force=False, progress=None
                         )
-                    except KgError as exc:
-                        current = current_store(project)
-                        if current is None or not fallback:
-                            raise
-                        return Answering(current, warnings=[_fallback_warning(str(exc))])
-                    path = current_store(project)
-                    assert path is not None
-                    notices = list(report.notices)
-                    if not report.skipped:
-                        notices.append(f"built {report.store}: {report.summary()}")
-                    return Answering(path, notices=notices)
-        except StorageError as exc:
+                    except KgError as exc:  # raised below: not a failure to take the lock
+                        failed = exc
+                    else:
+                        path = current_store(project)
+                        assert path is not None
+                        notices = list(report.notices)
+                        if not report.skipped:
+                            notices.append(f"built {report.store}: {report.summary()}")
+                        return Answering(path, notices=notices)
+        except StorageError as exc:  # the lock cannot be taken: .kg cannot be written
             if current is None:
                 raise UsageError(
                     f"{exc} There is no built store to answer from: ask someone who can "
                     "write the project to run 'kg build'."
+                ) from None
+            if not fallback:
+                raise UsageError(
+                    f"the inputs changed since the last build and kg cannot rebuild: {exc} "
+                    "This command does not answer from an older build."
                 ) from None
             return Answering(
                 current,
@@ -277,7 +321,12 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
                     "last build."
                 ],
             )
-        if current is not None:
+        if failed is not None:
+            current = current_store(project)
+            if current is None or not fallback:
+                raise failed
+            return Answering(current, warnings=[_fallback_warning(str(failed))])
+        if current is not None and fallback:
             return Answering(
                 current,
                 warnings=[
@@ -286,6 +335,13 @@ def answering_store(project: Project, *, wait: float = 0.0, fallback: bool = Tru
                 ],
             )
         if time.monotonic() >= deadline:
+            if current is not None:
+                raise UsageError(
+                    f"the inputs changed since the last build and a build holds the lock "
+                    f"(running, or stopped with Ctrl-Z); waited {wait:g} s for it. This "
+                    "command does not answer from an older build: wait for the build to "
+                    "finish, or stop it, then try again."
+                )
             raise UsageError(
                 "there is no built store yet and another build holds the lock (running, or "
                 "stopped with Ctrl-Z); wait for it to finish, or stop it, then try again."
@@ -312,16 +368,24 @@ def _remember_failure(project: Project, exc: KgError) -> None:
     instead of building again (only failures that the same inputs would repeat)."""
     if isinstance(exc, StorageError) or not isinstance(exc, InputError | ValidationFailed):
         return
+    path = state_dir(project) / FAILED
     with suppress(OSError, KgError):
-        write_json(state_dir(project) / FAILED, {"inputs": _stat_print(project), "error": str(exc)})
+        set_aside(project, path)  # whatever is there (a folder?) is not ours to keep
+        write_json(path, {"inputs": _stat_print(project), "error": str(exc)})
 
 
 def _known_failure(project: Project) -> str | None:
+    """The error of the last failed build if the inputs are as they were then; anything
+    in ``failed.json`` that is not as kg writes it counts as no failure (a build runs)."""
     try:
-        failed = json.loads((state_dir(project) / FAILED).read_text(encoding="utf-8"))
-        if failed["inputs"] == _stat_print(project):
-            return str(failed["error"])
-    except (OSError, ValueError, KeyError, TypeError, KgError):
+        failed = read_json(state_dir(project) / FAILED)
+        if (
+            isinstance(failed, dict)
+            and isinstance(failed.get("error"), str)
+            and failed.get("inputs") == _stat_print(project)
+        ):
+            return failed["error"]
+    except (OSError, ValueError, KgError):
         pass
     return None
 
@@ -374,8 +438,9 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
         store, union, progress, out=disk, target=ox.DefaultGraph()
     )
     disk.flush()
-    del disk, store
+    del disk, store  # closed: its files are final
     identity = (folder / "store" / "IDENTITY").read_text(encoding="utf-8").strip()
+    files = store_files(folder / "store")
     seconds["reason"] = time.perf_counter() - t
 
     report = BuildReport(
@@ -400,6 +465,8 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
             "inferred": INFERRED_GRAPH,
         },
         "report": _report_dict(report),
+        # what the store cannot answer without, as it is now: see kg.state.store_damage
+        "files": files,
     }
     write_json(folder / REPORT, {"conforms": not violations, "results": violations})
     write_json(folder / MANIFEST, manifest)
