@@ -295,6 +295,8 @@ def build(ctx: click.Context, allow_invalid: bool, force: bool):
         report = _graph(ctx).build(allow_invalid=allow_invalid, force=force, progress=progress)
     finally:
         progress.close()
+    for note in report.notices:
+        click.echo(f"kg: {printable(note)}", err=True)
     if report.skipped:
         click.echo(f"up to date: {report.store} ({report.summary()})")
     else:

@@ -125,12 +125,12 @@ class KnowledgeGraph:
         *fallback* false, a failed build is an error rather than a warning."""
         if "_path" not in self.__dict__:
             from kg.build import answering_store
-            from kg.state import read_manifest
+            from kg.state import hold, read_manifest
 
             wait = self.limits.timeout if self.limits else 3600.0
             for _ in range(5):  # a build may swap and remove the store between two steps
                 answering = answering_store(self.project, wait=wait, fallback=fallback)
-                self._held = _hold(answering.path)
+                self._held = hold(answering.path)
                 if self._held is not None:
                     break
             else:
@@ -308,26 +308,6 @@ class KnowledgeGraph:
 
         memo = self.__dict__.setdefault("_resolved", {})
         return resolve_name(text, partial(self.sparql, inferred=False), memo)
-
-
-def _hold(path: Path):
-    """A shared lock on the store folder *path*'s manifest, kept open for the life of the
-    graph, so that a build does not delete the store this process answers from (see
-    ``kg.state.remove_old_stores``); None when the store went away before the lock was
-    taken (the caller asks again which store answers)."""
-    import fcntl
-
-    from kg.state import MANIFEST
-
-    try:
-        handle = (path / MANIFEST).open("rb")
-    except OSError:
-        return None
-    fcntl.flock(handle, fcntl.LOCK_SH)
-    if not (path / "store" / "CURRENT").is_file():
-        handle.close()
-        return None
-    return handle
 
 
 def _check_utf8(text: str) -> None:
