@@ -58,6 +58,14 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+def writable_again(root: Path) -> None:
+    """Give the owner back every permission under *root* that a test took away, so that
+    pytest can remove it afterwards."""
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o700)
+
+
 def invoke(runner: CliRunner, *args: str, project: Path = ROOT):
     """Run ``kg --project PROJECT ARGS``; the result keeps stdout and stderr apart."""
     from kg.cli import cli

@@ -23,7 +23,7 @@ import pytest
 from kg.errors import InputError
 from kg.export import load_context, to_jsonld
 from kg.project import Project
-from tests.conftest import ROOT, invoke
+from tests.conftest import ROOT, invoke, writable_again
 
 KG = [sys.executable, "-m", "kg.cli"]
 #: Root without the capabilities that let it ignore file permissions (as in test_faults).
@@ -84,9 +84,7 @@ def _set(project: Path, table: str, line: str) -> None:
 def permissive(project_copy: Path) -> Iterator[Path]:
     """A project copy made readable again afterwards, so that pytest can remove it."""
     yield project_copy
-    for path in [project_copy, *project_copy.rglob("*")]:
-        if not path.is_symlink():
-            path.chmod(path.stat().st_mode | 0o700)
+    writable_again(project_copy)
 
 
 # -- kg.toml: control characters, nesting, sizes ------------------------------------------

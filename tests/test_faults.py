@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, writable_again
 
 KG = [sys.executable, "-m", "kg.cli"]
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -243,9 +243,7 @@ def _as_reader(project: Path) -> tuple[str, ...]:
 def shared_project(built: Path) -> Iterator[Path]:
     """A built project; made writable again afterwards so that pytest can remove it."""
     yield built
-    for path in [built, *built.rglob("*")]:
-        if not path.is_symlink():
-            path.chmod(path.stat().st_mode | 0o700)
+    writable_again(built)
 
 
 def test_a_reader_without_write_access_can_query(shared_project):
