@@ -724,3 +724,29 @@ def test_export_never_overwrites_the_project(runner, project_copy, target):
     result = invoke(runner, "context", "-o", str(project_copy / target), project=project_copy)
     assert result.exit_code == 2
     assert (project_copy / target).read_bytes() == before
+
+
+@pytest.mark.parametrize("target", ["kg.toml", "ontology/shapes.ttl", "queries/posts.rq"])
+def test_generate_never_overwrites_the_project(project_copy, target):
+    before = (project_copy / target).read_bytes()
+    result = kg(project_copy, "generate", "-n", "100", "-o", str(project_copy / target))
+    assert result.returncode == 2 and "will not write" in result.stderr, result.stderr
+    assert (project_copy / target).read_bytes() == before
+
+
+def test_generate_may_regenerate_a_source(project_copy):
+    out = project_copy / "data" / "synthetic.ttl"
+    for _ in range(2):
+        result = kg(project_copy, "generate", "-n", "100", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("sparql", "ASK {}", "--timeout", "nan"), ("generate", "-n", "9", "--violations", "nan")],
+)
+def test_nan_is_not_a_number(runner, args):
+    from tests.conftest import invoke
+
+    result = invoke(runner, *args)
+    assert result.exit_code == 2 and "nan is not a number" in result.output

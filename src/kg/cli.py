@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -115,7 +116,7 @@ def _graph(ctx: click.Context, timeout: float | None = None):
     return graph
 
 
-def _emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
+def _emit(text: str | Iterable[str], output: Path | None, *, quiet: bool = False) -> None:
     """*text* to standard output (None or ``-``) or to *output* as a Unix tool writes it:
     a regular file (or a symlink's target) replaced atomically, a FIFO or device written
     to, a read-only file or a missing folder refused (see :func:`kg.fileio.write_output`).
@@ -134,6 +135,22 @@ def _refuse_protected(project, output: Path | None) -> None:
     if output is None or str(output) == "-":
         return
     why = project.protected(output)
+    if why:
+        raise UsageError(f"will not write {shown(str(output))}: {why}. Choose another -o path.")
+
+
+def _refuse_protected_here(output: Path | None) -> None:
+    """``kg generate`` needs no project, but inside one it must not write over what the
+    project is made of (a source may be regenerated)."""
+    from kg.project import Project
+
+    if output is None or str(output) == "-":
+        return
+    try:
+        project = Project.find(output.parent if output.parent.is_dir() else None)
+    except KgError:
+        return
+    why = project.protected(output, sources=False)
     if why:
         raise UsageError(f"will not write {shown(str(output))}: {why}. Choose another -o path.")
 
@@ -174,11 +191,22 @@ def view_option(f):
     )(f)
 
 
+class _Finite(click.FloatRange):
+    """A FloatRange that also refuses NaN (every comparison with NaN is false, so a
+    plain range lets it through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail("nan is not a number.", param, ctx)
+        return number
+
+
 def timeout_option(f):
     """``--timeout SECONDS``: stop the query after that long (exit 124)."""
     return click.option(
         "--timeout",
-        type=click.FloatRange(min=0, min_open=True, max=86_400),
+        type=_Finite(min=0, min_open=True, max=86_400),
         default=None,
         metavar="SECONDS",
         help="Stop the query after SECONDS (exit 124). Default: 'timeout' under [query] in "
@@ -313,7 +341,7 @@ def build(ctx: click.Context, allow_invalid: bool, force: bool):
 @click.option("--seed", "-s", type=int, default=1, show_default=True)
 @click.option(
     "--violations",
-    type=click.FloatRange(0, 1),
+    type=_Finite(0, 1),
     default=0.0,
     show_default=True,
     help="Fraction of meetings, memberships and tenures given one SHACL defect.",
@@ -337,11 +365,11 @@ def generate(triples: int, seed: int, violations: float, output: Path | None):
         kg generate --triples 100000 --seed 7 -o data/synthetic.ttl
         kg generate -n 10000 --violations 0.05 > sample.ttl
     """
-    import io
+    import tempfile
 
     from kg.generate import generate as write_graph
 
-    buffer = io.StringIO()
+    _refuse_protected_here(output)
     bar = click.progressbar(
         length=triples, label="generate", file=sys.stderr, hidden=not sys.stderr.isatty()
     )
@@ -351,11 +379,16 @@ def generate(triples: int, seed: int, violations: float, output: Path | None):
         bar.update(min(n, triples) - seen[0])
         seen[0] = min(n, triples)
 
-    with bar:
+    # Spooled: kept in memory while small, on disk beyond that, so any -n fits.
+    with (
+        tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+", encoding="utf-8") as buffer,
+        bar,
+    ):
         stats = write_graph(
             buffer, triples=triples, seed=seed, violations=violations, progress=progress
         )
-    _emit(buffer.getvalue(), output, quiet=True)
+        buffer.seek(0)
+        _emit(iter(lambda: buffer.read(1 << 20), ""), output, quiet=True)
     click.echo(
         f"{stats.triples:,} triples, {stats.violations} injected violation(s)"
         + (

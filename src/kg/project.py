@@ -157,7 +157,7 @@ class Project:
             )
         if isinstance(memory, bool) or not 64 <= memory <= 1 << 24:
             raise InputError(
-                "memory_mib under [query] must be a number of MiB, at least 64.",
+                "memory_mib under [query] must be a number of MiB from 64 to 16777216.",
                 path=CONFIG_NAME,
             )
         _check_length(services, "services")
@@ -333,7 +333,7 @@ class Project:
         self.check_files()
         return [*self.ontology, *self.shapes, *self.data_files(), self.root / CONFIG_NAME]
 
-    def protected(self, path: Path | str) -> str | None:
+    def protected(self, path: Path | str, *, sources: bool = True) -> str | None:
         """Why an output must not be written to *path*, or None when it may be.
 
         ``kg export -o`` and ``kg context -o`` replace the file they are given; written
@@ -342,7 +342,9 @@ class Project:
         compared once symlinks are resolved, and existing files also by identity (device
         and inode), so a symlink, a hard link or ``..`` from elsewhere is caught too. The
         context file is allowed: writing it is what ``kg context -o`` is for. A source
-        that does not exist yet is not protected (there is nothing to destroy).
+        that does not exist yet is not protected (there is nothing to destroy); with
+        *sources* false no source is (``kg generate -o data/x.ttl`` regenerates one).
+        Stored queries are protected too.
         """
         try:
             target = Path(os.path.realpath(Path(path)))
@@ -366,7 +368,10 @@ class Project:
         state = Path(os.path.realpath(self.root / ".kg"))
         if target == state or state in target.parents:
             return "it is under .kg/, where kg keeps its store and state"
-        if found is None or not stat.S_ISREG(found.st_mode):
+        queries = Path(os.path.realpath(self.queries_dir))
+        if queries in target.parents and target.suffix == ".rq":
+            return f"it is a stored query ({self.relative(target)})"
+        if not sources or found is None or not stat.S_ISREG(found.st_mode):
             return None
         try:
             sources = self.data_files()
