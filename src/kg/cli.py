@@ -409,7 +409,8 @@ def list_queries(ctx: click.Context):
     Example:
         kg queries
     """
-    queries = _graph(ctx).stored_queries().values()
+    found, broken = _graph(ctx).stored_queries_apart()
+    queries = found.values()
     width = max((len(q.name) for q in queries), default=0)
     for query in queries:
         _say(f"{query.name.ljust(width)}  {query.summary}")
@@ -417,6 +418,10 @@ def list_queries(ctx: click.Context):
             need = "required" if p.required else "optional"
             default = f", default {p.default}" if p.default is not None else ""
             _say(f"{'':{width}}    -p {p.name}=…  {p.type_label}, {need}{default}")
+    for error in broken:  # listed after the others, which still work
+        click.echo(f"Error: {printable(str(error))}", err=True)
+    if broken:
+        ctx.exit(2)
 
 
 @cli.command()

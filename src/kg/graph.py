@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 
-from kg.errors import UsageError
+from kg.errors import KgError, UsageError
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES, RDF_TYPE
 from kg.project import Project
 from kg.queries import StoredQuery, bind, get_query, load_queries
@@ -99,6 +99,12 @@ class KnowledgeGraph:
 
         store = ox.Store()
         files = _expand_paths(paths) if paths is not None else None
+        if files is not None and not files:
+            shown_paths = ", ".join(str(p) for p in paths)
+            raise UsageError(
+                f"no Turtle files (*.ttl) in {shown_paths}: nothing to validate. Give the "
+                "files or folders that hold the sources to check."
+            )
         graphs = load_into(store, self.project, lambda *a: None, files)
         union = make_union(store, graphs)
         results, _ = validate_store(store, self.project, graphs, union)
@@ -171,6 +177,12 @@ class KnowledgeGraph:
 
     def stored_queries(self) -> dict[str, StoredQuery]:
         return load_queries(self.project.queries_dir)
+
+    def stored_queries_apart(self) -> tuple[dict[str, StoredQuery], list[KgError]]:
+        """The stored queries that can be read, and the errors of those that cannot."""
+        from kg.queries import load_queries_apart
+
+        return load_queries_apart(self.project.queries_dir)
 
     def stored_query(self, name: str) -> StoredQuery:
         return get_query(self.project.queries_dir, name)

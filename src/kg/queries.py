@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import difflib
 import errno
 import os
 import re
@@ -221,6 +222,19 @@ def load_queries(folder: Path) -> dict[str, StoredQuery]:
     return {p.stem: parse_query_file(_regular_query(p)) for p in _query_files(folder)}
 
 
+def load_queries_apart(folder: Path) -> tuple[dict[str, StoredQuery], list[InputError]]:
+    """Every stored query that can be read, by name, and the errors of those that cannot:
+    one broken file must not hide the others (``kg queries`` lists them all)."""
+    found: dict[str, StoredQuery] = {}
+    broken: list[InputError] = []
+    for path in _query_files(folder):
+        try:
+            found[path.stem] = parse_query_file(_regular_query(path))
+        except InputError as exc:
+            broken.append(exc)
+    return found, broken
+
+
 def get_query(folder: Path, name: str) -> StoredQuery:
     """The stored query *name*; a name with no file is a :class:`UsageError` listing the
     names there are (only the names: another query's mistakes are not this one's)."""
@@ -233,10 +247,14 @@ def get_query(folder: Path, name: str) -> StoredQuery:
                 raise _unreadable(folder, exc, "read") from None
         else:
             return parse_query_file(_regular_query(path))
-    known = ", ".join(p.stem for p in _query_files(folder)) or "(none)"
+    names = [p.stem for p in _query_files(folder)]
+    near = (
+        difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6) if len(name) < 200 else []
+    )
+    hint = f" Did you mean {near[0]}?" if near else ""
     raise UsageError(
-        f"no stored query named {shown(name)}. Stored queries: {known}. "
-        "Run 'kg queries' to see what each answers."
+        f"no stored query named {shown(name)}.{hint} Stored queries: "
+        f"{', '.join(names) or '(none)'}. Run 'kg queries' to see what each answers."
     )
 
 
