@@ -56,7 +56,7 @@ def test_build_then_query(runner, project_copy):
     assert json.loads((store / "report.json").read_text())["conforms"] is True
     again = invoke(runner, "build", project=project_copy)
     assert again.output.startswith("up to date: ")
-    assert _states(project_copy) == ["ex:armenia", "ex:azerbaijan"]
+    assert {"ex:armenia", "ex:azerbaijan"} <= set(_states(project_copy))
 
 
 def test_staleness(project_copy):

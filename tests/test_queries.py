@@ -215,17 +215,21 @@ def test_sources_of_default_rows(kg):
 def test_wikidata_links_rows(kg):
     rows = kg.run("wikidata-links").dicts()
     linked = {r["entity"]: r["wikidata"] for r in rows if r["status"] == "linked"}
-    assert linked == {
-        "ex:armenia": "wd:Q399",
-        "ex:azerbaijan": "wd:Q227",
-        "ex:eapc": "wd:Q1374456",
-        "ex:ipap": "wd:Q6025242",
-        "ex:nato": "wd:Q7184",
-        "ex:pfp": "wd:Q653277",
-        "ex:x": "wd:Q918",
-    }
+    # what the shipped sources say; a user's sources may add more of either kind
+    assert (
+        linked.items()
+        >= {
+            "ex:armenia": "wd:Q399",
+            "ex:azerbaijan": "wd:Q227",
+            "ex:eapc": "wd:Q1374456",
+            "ex:ipap": "wd:Q6025242",
+            "ex:nato": "wd:Q7184",
+            "ex:pfp": "wd:Q653277",
+            "ex:x": "wd:Q918",
+        }.items()
+    )
     unlinked = {r["entity"] for r in rows if r["status"] == "unlinked"}
-    assert unlinked == {
+    assert unlinked >= {
         "ex:boris-ruge",
         "ex:caliber-az",
         "ex:post-head-of-azerbaijan-mission-to-nato",
