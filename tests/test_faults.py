@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, writable_again
+from tests.conftest import KG, ROOT, writable_again
+from tests.conftest import run_kg as kg
 
-KG = [sys.executable, "-m", "kg.cli"]
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 STATES = "SELECT ?s WHERE { ?s a kg:State } ORDER BY ?s"
 NEW_STATE = """@prefix kg: <https://w3id.org/kg-diplo/ontology#> .
@@ -29,23 +29,8 @@ NEW_STATE = """@prefix kg: <https://w3id.org/kg-diplo/ontology#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <> a kg:WebPage ; rdfs:label "New"@en ; kg:title "New"@en ; kg:author ex:nato ;
    kg:publisher ex:nato ; kg:datePublished "2025-02-02"^^xsd:date .
-ex:georgia a kg:State ; rdfs:label "Georgia"@en .
+ex:fault-test-state a kg:State ; rdfs:label "Fault test state"@en .
 """
-
-
-def kg(
-    project: Path, *args: str, timeout: float = 120, prefix: tuple[str, ...] = (), **kwargs
-) -> subprocess.CompletedProcess:
-    """Run ``kg --project PROJECT ARGS`` to completion (a guard against hangs, not a timing
-    assertion); *prefix* runs it under another command (see :func:`_as_reader`)."""
-    return subprocess.run(
-        [*prefix, *KG, "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        **kwargs,
-    )
 
 
 def start(project: Path, *args: str, **kwargs) -> subprocess.Popen:
@@ -191,11 +176,11 @@ def test_a_stopped_build_does_not_block_queries(built):
         result = states(built)
         assert result.returncode == 0, result.stderr
         assert "a build is running (or stopped)" in result.stderr
-        assert "georgia" not in result.stdout  # the last good store answered
+        assert "fault-test-state" not in result.stdout  # the last good store answered
     finally:
         build.send_signal(signal.SIGCONT)
         build.communicate(timeout=120)
-    assert "georgia" in states(built).stdout
+    assert "fault-test-state" in states(built).stdout
 
 
 def test_sigint_during_a_build_keeps_the_last_good_store(built):
@@ -259,12 +244,12 @@ def test_a_reader_without_write_access_can_query(shared_project):
     assert "Boris Ruge" in result.stdout and result.stderr == ""
     # inputs changed: the reader cannot rebuild, and answers from the last build
     (shared_project / "data" / "new.ttl").write_text(
-        NEW_STATE.replace("georgia", "moldova"), encoding="utf-8"
+        NEW_STATE.replace("fault-test-state", "fault-test-other"), encoding="utf-8"
     )
     result = kg(shared_project, "sparql", STATES, prefix=reader)
     assert result.returncode == 0, result.stderr
     assert "cannot rebuild" in result.stderr
-    assert "georgia" in result.stdout and "moldova" not in result.stdout
+    assert "fault-test-state" in result.stdout and "fault-test-other" not in result.stdout
     assert sorted(p.name for p in (shared_project / ".kg").iterdir()) == state
 
 
@@ -321,7 +306,7 @@ def test_full_disk_rlimit_fsize(built):
     answered = kg(built, "sparql", STATES, preexec_fn=_limit_file_size(64 << 10))
     assert answered.returncode == 0 and "azerbaijan" in answered.stdout
     assert "Answering from the last good build" in answered.stderr
-    assert "georgia" in states(built).stdout  # space again: the next query rebuilds
+    assert "fault-test-state" in states(built).stdout  # space again: the next query rebuilds
 
 
 def test_full_disk_tmpfs(project_copy, tmp_path):
@@ -422,7 +407,7 @@ def test_damaged_state_is_rebuilt_with_a_notice(built, tmp_path, damage):
     assert result.returncode == 0, result.stderr
     assert "azerbaijan" in result.stdout
     if damage == "lock-is-a-folder":
-        assert "georgia" in result.stdout and "kg: built" in result.stderr
+        assert "fault-test-state" in result.stdout and "kg: built" in result.stderr
     else:
         assert "damaged" in result.stderr and "rebuilt" in result.stderr
     clean(result)
@@ -481,7 +466,7 @@ def test_upper_case_extension_counts_and_editor_files_are_ignored(project_copy):
         (project_copy / "data" / junk).write_text("not turtle at all", encoding="utf-8")
     result = states(project_copy)
     assert result.returncode == 0, result.stderr
-    assert "georgia" in result.stdout
+    assert "fault-test-state" in result.stdout
 
 
 @pytest.mark.parametrize("kind", ["folder", "fifo", "loop", "dangling"])

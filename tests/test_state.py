@@ -88,7 +88,7 @@ def tree(path: Path) -> list[str]:
 
 
 def add_source(project: Path) -> None:
-    """Change the inputs (a new source stating Georgia): the store is stale."""
+    """Change the inputs (a new source stating a new state): the store is stale."""
     (project / "data" / "new.ttl").write_text(NEW_STATE, encoding="utf-8")
 
 
@@ -132,7 +132,7 @@ def test_export_on_a_full_disk_is_exit_2(built):
     assert "could not write" in result.stderr and result.stdout == ""
     clean(result)
     result = kg(built, "export", "--format", "nt")
-    assert result.returncode == 0 and "georgia" in result.stdout
+    assert result.returncode == 0 and "fault-test-state" in result.stdout
 
 
 def test_export_of_a_read_only_stale_project_is_exit_2(built):
@@ -173,7 +173,7 @@ def test_export_waits_for_a_build_that_holds_the_lock(built):
     _hold_lock(built, 1.0)
     result = kg(built, "export", "--format", "nt")
     assert result.returncode == 0, result.stderr
-    assert "georgia" in result.stdout and "Warning" not in result.stderr
+    assert "fault-test-state" in result.stdout and "Warning" not in result.stderr
 
 
 # -- 3. a manifest that is valid JSON but not kg's ---------------------------------------------
@@ -319,7 +319,7 @@ def test_a_data_folder_name_that_is_not_utf8(built):
     (folder / "new.ttl").write_text(NEW_STATE, encoding="utf-8")
     result = states(built)
     assert result.returncode == 0, result.stderr
-    assert "georgia" in result.stdout and "kg: built" in result.stderr
+    assert "fault-test-state" in result.stdout and "kg: built" in result.stderr
     clean(result)
     assert (current(built) / "manifest.json").read_bytes().isascii()
     again = states(built)  # the inputs read back from the manifest equal: fresh
@@ -347,7 +347,7 @@ def test_lock_that_is_a_fifo_heals(built):
     os.mkfifo(lock)
     add_source(built)
     result = heals(built, "lock was a FIFO")
-    assert "georgia" in result.stdout
+    assert "fault-test-state" in result.stdout
 
 
 def test_lock_that_is_a_link_is_not_followed(built, tmp_path):
