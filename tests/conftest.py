@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +59,27 @@ def project_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+#: ``kg`` as a separate process, for tests that need signals, limits or another user.
+KG = [sys.executable, "-m", "kg.cli"]
+
+
+def run_kg(
+    project: Path, *args: str, timeout: float = 120, prefix: tuple[str, ...] = (), **kwargs
+) -> subprocess.CompletedProcess:
+    """Run ``kg --project PROJECT ARGS`` in a subprocess to completion; *timeout* guards
+    against hangs (TimeoutExpired fails the test), it is not a timing assertion; *prefix*
+    runs kg under another command (e.g. ``setpriv``)."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.run(
+        [*prefix, *KG, "--project", str(project), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        **kwargs,
+    )
 
 
 def writable_again(root: Path) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +22,8 @@ from kg.errors import InputError
 from kg.export import load_context, to_jsonld
 from kg.project import Project
 from tests.conftest import ROOT, invoke, writable_again
+from tests.conftest import run_kg as kg
 
-KG = [sys.executable, "-m", "kg.cli"]
 #: Root without the capabilities that let it ignore file permissions (as in test_faults).
 _NOT_ALMIGHTY = (
     "setpriv",
@@ -33,21 +31,6 @@ _NOT_ALMIGHTY = (
     "--inh-caps=-dac_override,-dac_read_search",
 )
 CONTEXT = "ontology/context.jsonld"
-
-
-def kg(
-    project: Path, *args: str, timeout: float = 30, prefix: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess:
-    """``kg --project PROJECT ARGS`` in a subprocess; a hang fails the test (TimeoutExpired
-    kills the child) rather than the whole run."""
-    return subprocess.run(
-        [*prefix, *KG, "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def refused(result, *words: str) -> None:

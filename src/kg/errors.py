@@ -86,12 +86,7 @@ def shown(value: str, limit: int = 60) -> str:
     terminal escapes written as ``\\x1b``-style escapes, never the raw bytes."""
     text = str(value)
     cut = len(text) > limit
-    text = _UNSAFE.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
-        ),
-        text[:limit],
-    )
+    text = _UNSAFE.sub(_escape, text[:limit])
     return "'" + text.replace("'", "\\'") + "'" + (f" (… {len(value):,} characters)" if cut else "")
 
 
@@ -101,8 +96,10 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape_kept, text)
 
 
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def _escape_kept(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in "\n\t":
-        return char
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    return match.group() if match.group() in "\n\t" else _escape(match)
