@@ -5,6 +5,14 @@ A query file ``queries/NAME.rq`` starts with grlc decorators (``#+ summary:``,
 BASIL convention: ``?_state_iri`` is a required IRI called ``state``; ``?__from_date`` an
 optional ``xsd:date`` called ``from``. So the folder can be published with grlc as it is.
 
+Two decorators of kg's own, which grlc ignores, say more about parameters::
+
+    #+ classes:
+    #+   - state: kg:State          # the entity must be a kg:State (or of a subclass)
+    #+ dates:
+    #+   - from: first              # 2005 -> 2005-01-01, 2005-06 -> 2005-06-01
+    #+   - to: last                 # 2005 -> 2005-12-31, 2005-06 -> 2005-06-30
+
 Unlike grlc, which splices values into the query text, kg turns each value into a typed
 RDF term, checks it against the declared type, and hands it to the engine as a binding.
 """
@@ -19,12 +27,12 @@ import os
 import re
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kg.errors import InputError, UsageError, shown
-from kg.namespaces import XSD
-from kg.resolve import check_iri
+from kg.namespaces import PREFIXES, XSD, compact, expand
+from kg.resolve import Kinds, check_iri
 from kg.terms import Term, unicode_problem
 
 #: BASIL type suffix -> XSD datatype local name (None: a plain string literal).
@@ -89,11 +97,19 @@ class Param:
     required: bool
     kind: str  # "iri", "literal", an XSD local name, or "@lang"
     default: str | None = None
+    #: The class an IRI parameter's entity must belong to (``#+ classes:``), or None.
+    expects: str | None = None
+    #: For an xsd:date parameter, which day a year or a month stands for (``#+ dates:``):
+    #: "first", "last", or None when only a day will do.
+    dates: str | None = None
 
     @property
     def type_label(self) -> str:
         if self.kind == "iri":
-            return "IRI, CURIE or label"
+            of = f" of a {compact(self.expects)}" if self.expects else ""
+            return "IRI, CURIE or label" + of
+        if self.kind == "date" and self.dates:
+            return f"xsd:date, or a year or month (its {self.dates} day)"
         if self.kind.startswith("@"):
             return f"text{self.kind}"
         return "text" if self.kind == "literal" else f"xsd:{self.kind}"
@@ -114,8 +130,11 @@ class StoredQuery:
             if p.name == name:
                 return p
         known = ", ".join(p.name for p in self.params) or "none"
+        near = closest(name, [p.name for p in self.params])
+        hint = f" Did you mean {near!r}?" if near else ""
         raise UsageError(
-            f"query {self.name!r} has no parameter {shown(name)}; its parameters are: {known}."
+            f"query {self.name!r} has no parameter {shown(name)}; its parameters are: "
+            f"{known}.{hint}"
         )
 
 
@@ -142,15 +161,21 @@ def _parse_query_file(path: Path) -> StoredQuery:
     except OSError as exc:
         raise InputError(f"cannot read this query ({exc.strerror}).", path=str(path)) from None
     text = decode_query(data, str(path))
-    header = "\n".join(
-        line[3:] if line.startswith("#+ ") else line[2:]
-        for line in text.splitlines()
-        if line.startswith("#+")
-    )
+    numbers = []  # the file's line number of each header line
+    lines = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("#+"):
+            lines.append(line[3:] if line.startswith("#+ ") else line[2:])
+            numbers.append(number)
+    header = "\n".join(lines)
     try:
         meta = yaml.safe_load(header) or {} if header.strip() else {}
     except yaml.YAMLError as exc:
-        raise InputError(f"the '#+' decorators are not valid YAML: {exc}", path=str(path)) from None
+        mark = getattr(exc, "problem_mark", None)
+        line = numbers[min(mark.line, len(numbers) - 1)] if mark and numbers else None
+        raise InputError(
+            f"the '#+' decorators are not valid YAML: {exc}", path=str(path), line=line
+        ) from None
     if not isinstance(meta, dict):
         raise InputError("the '#+' decorators must be 'key: value' lines.", path=str(path))
     defaults: dict[str, str] = {}
@@ -162,6 +187,8 @@ def _parse_query_file(path: Path) -> StoredQuery:
     for var in _VAR.findall(body):
         param = _basil(var, defaults)
         params.setdefault(param.name, param)
+    if "classes" in meta or "dates" in meta:
+        _declared(yaml.compose(header), numbers, path, params)
     tags = meta.get("tags") or []
     return StoredQuery(
         name=path.stem,
@@ -172,6 +199,111 @@ def _parse_query_file(path: Path) -> StoredQuery:
         tags=[str(t) for t in (tags if isinstance(tags, list) else [tags])],
         params=list(params.values()),
     )
+
+
+def _declared(root, numbers: list[int], path: Path, params: dict[str, Param]) -> None:
+    """Apply the ``classes:`` and ``dates:`` decorators to *params* (in place), or raise
+    an :class:`InputError` naming the file and the line of the first mistake."""
+    for key, apply in (("classes", _class_of), ("dates", _dates_of)):
+        seen: set[str] = set()
+        for name, value, line in _entries(root, key, numbers, path):
+
+            def refuse(message: str, line: int = line, key: str = key) -> InputError:
+                return InputError(f"'{key}:' {message}", path=str(path), line=line)
+
+            param = params.get(name)
+            if param is None:
+                known = ", ".join(params) or "none"
+                near = closest(name, list(params))
+                hint = f" Did you mean {near!r}?" if near else ""
+                raise refuse(
+                    f"names the parameter {shown(name)}, which this query does not have "
+                    f"(its parameters: {known}).{hint}"
+                )
+            if name in seen:
+                raise refuse(f"gives the parameter {name!r} twice.")
+            seen.add(name)
+            params[name] = apply(param, value, refuse)
+
+
+def _entries(root, key: str, numbers: list[int], path: Path) -> list[tuple[str, str, int]]:
+    """The (parameter, value, file line) pairs under *key*: a list of ``- name: value``
+    lines, as grlc writes ``defaults:`` (a plain mapping is taken too)."""
+    import yaml
+
+    def line_of(node) -> int:
+        return numbers[min(node.start_mark.line, len(numbers) - 1)]
+
+    node = next(
+        (v for k, v in getattr(root, "value", []) if getattr(k, "value", None) == key), None
+    )
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.value == ""):
+        return []
+    shape = f"'{key}:' must be a list of '- PARAMETER: VALUE' lines"
+    pairs = []
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                raise InputError(f"{shape}; this item is not.", path=str(path), line=line_of(item))
+            pairs.extend(item.value)
+    elif isinstance(node, yaml.MappingNode):
+        pairs = list(node.value)
+    else:
+        raise InputError(f"{shape}.", path=str(path), line=line_of(node))
+    found = []
+    for k, v in pairs:
+        if not (isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)) or not v.value:
+            raise InputError(
+                f"{shape}, each with one value (as '- state: kg:State').",
+                path=str(path),
+                line=line_of(k),
+            )
+        found.append((str(k.value), str(v.value), line_of(k)))
+    return found
+
+
+def _class_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> Param:
+    """*param* expecting the class *value* (a CURIE with a known prefix, or ``<IRI>``)."""
+    if param.kind != "iri":
+        raise refuse(
+            f"gives a class to {param.name!r}, which is not an IRI parameter (it takes "
+            f"{param.type_label}); only a ?_NAME_iri parameter names an entity."
+        )
+    if value.startswith("<") and value.endswith(">"):
+        iri = value[1:-1]
+    else:
+        prefix, sep, _ = value.partition(":")
+        if not sep:
+            raise refuse(
+                f"gives {param.name!r} the class {shown(value)}, which is neither a CURIE "
+                "(kg:State) nor an IRI in <...>."
+            )
+        if prefix not in PREFIXES:
+            raise refuse(
+                f"gives {param.name!r} the class {shown(value)}, whose prefix {shown(prefix)} "
+                f"kg does not know; known prefixes: {', '.join(PREFIXES)} (or write the IRI "
+                "in <...>)."
+            )
+        iri = expand(value) or ""
+    try:
+        check_iri(iri, value)
+    except UsageError as exc:
+        raise refuse(f"gives {param.name!r} a class that is no IRI: {exc}") from None
+    return replace(param, expects=iri)
+
+
+def _dates_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> Param:
+    """*param* taking a year or a month for its *value* ("first" or "last") day."""
+    if param.kind != "date":
+        raise refuse(
+            f"is for xsd:date parameters (?_NAME_date); {param.name!r} takes {param.type_label}."
+        )
+    if value not in ("first", "last"):
+        raise refuse(
+            f"says which day a year or a month stands for, 'first' or 'last'; got "
+            f"{shown(value)} for {param.name!r}."
+        )
+    return replace(param, dates=value)
 
 
 #: No query kg runs is longer: a bigger file is a mistake, and reading it costs memory.
@@ -248,14 +380,21 @@ def get_query(folder: Path, name: str) -> StoredQuery:
         else:
             return parse_query_file(_regular_query(path))
     names = [p.stem for p in _query_files(folder)]
-    near = (
-        difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6) if len(name) < 200 else []
-    )
-    hint = f" Did you mean {near[0]}?" if near else ""
+    near = closest(name, names)
+    hint = f" Did you mean {near}?" if near else ""
     raise UsageError(
         f"no stored query named {shown(name)}.{hint} Stored queries: "
         f"{', '.join(names) or '(none)'}. Run 'kg queries' to see what each answers."
     )
+
+
+def closest(name: str, names: list[str]) -> str | None:
+    """The one of *names* that *name* most likely misspells (any case), or None: the hint
+    behind "Did you mean ...?" for query and parameter names."""
+    if len(name) >= 200:  # a kilobyte of text is no typo of a name (and difflib is slow)
+        return None
+    near = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
+    return near[0] if near else None
 
 
 def _query_files(folder: Path) -> list[Path]:
@@ -306,17 +445,27 @@ def _regular_query(path: Path) -> Path:
 
 
 Resolver = Callable[[str], str]
+#: What the entity an IRI names is (see :func:`kg.resolve.kinds_of`).
+KindsOf = Callable[[str], Kinds]
 
 
-def bind(query: StoredQuery, given: Mapping[str, str], resolve: Resolver) -> dict[str, Term]:
+def bind(
+    query: StoredQuery,
+    given: Mapping[str, str],
+    resolve: Resolver,
+    kinds: KindsOf | None = None,
+) -> dict[str, Term]:
     """Typed terms for the query's variables, from *given* values or the query's defaults.
 
     *resolve* turns a label or CURIE into an IRI (it knows the graph); it raises
-    :class:`UsageError` when the text matches nothing or more than one entity.
+    :class:`UsageError` when the text matches nothing or more than one entity. *kinds*
+    tells the classes of an entity, to check the parameters that ``#+ classes:`` types
+    (without it they are not checked).
     """
     for name in given:
         query.param(name)  # unknown names fail with the list of known ones
     bindings: dict[str, Term] = {}
+    raws: dict[str, str] = {}
     for param in query.params:
         raw = given.get(param.name, param.default)
         if raw is None:
@@ -327,7 +476,51 @@ def bind(query: StoredQuery, given: Mapping[str, str], resolve: Resolver) -> dic
                 )
             continue
         bindings[param.var] = to_term(param, raw, resolve)
+        raws[param.name] = raw
+    if kinds is not None:
+        _check_classes(query, bindings, raws, kinds)
     return bindings
+
+
+def _check_classes(
+    query: StoredQuery, bindings: Mapping[str, Term], raws: Mapping[str, str], kinds: KindsOf
+) -> None:
+    """Refuse an entity that is not of the class its parameter expects, saying what it is,
+    and whether two parameters' values look swapped."""
+    typed = [p for p in query.params if p.expects and p.var in bindings]
+    memo: dict[str, Kinds] = {}
+
+    def kinds_of(param: Param) -> Kinds:
+        iri = bindings[param.var].value
+        if iri not in memo:
+            memo[iri] = kinds(iri)
+        return memo[iri]
+
+    for param in typed:
+        found = kinds_of(param)
+        if param.expects in found.classes:
+            continue
+        swapped = [
+            o.name
+            for o in typed
+            if o is not param
+            and o.expects in found.classes
+            and param.expects in kinds_of(o).classes
+        ]
+        fits = [o.name for o in typed if o is not param and o.expects in found.classes]
+        if swapped:
+            hint = f" Did you swap {param.name!r} and {swapped[0]!r}?"
+        elif fits:
+            hint = f" It would fit parameter {fits[0]!r}."
+        else:
+            hint = ""
+        raw = raws[param.name]
+        curie = compact(bindings[param.var].value)
+        named = shown(raw) if raw.strip() == curie else f"{shown(raw)} ({shown(curie)[1:-1]})"
+        raise UsageError(
+            f"{named} is {found.describe()}; parameter {param.name!r} expects a "
+            f"{compact(param.expects or '')}.{hint}"
+        )
 
 
 def to_term(param: Param, raw: str, resolve: Resolver) -> Term:
@@ -346,6 +539,8 @@ def to_term(param: Param, raw: str, resolve: Resolver) -> Term:
     if param.kind.startswith("@"):
         return Term.literal(raw, lang=param.kind[1:])
     text = raw.strip()
+    if param.kind == "date":
+        text = _day_for(param, raw, text)
     problem = type_problem(param.kind, text)
     if problem is not None:
         example = _EXAMPLES.get(param.kind, "")
@@ -355,6 +550,35 @@ def to_term(param: Param, raw: str, resolve: Resolver) -> Term:
             f"{example!r}; got {shown(raw)}{why}."
         )
     return Term.literal(text, XSD + param.kind)
+
+
+def _day_for(param: Param, raw: str, text: str) -> str:
+    """*text*, or the day a year or a month stands for when *param* declares it (first or
+    last); a coarse date where the query declares nothing is refused saying why."""
+    for coarse in ("gYear", "gYearMonth"):
+        if not _TIMES[coarse].fullmatch(text):
+            continue
+        problem = type_problem(coarse, text)
+        if problem:  # no such year or month: say so, as for any date
+            raise UsageError(
+                f"parameter {param.name!r} must be an xsd:date such as "
+                f"{_EXAMPLES['date']!r}; got {shown(raw)}: {problem}."
+            )
+        year, _, month = text.partition("-")
+        what = "a month" if month else "a year"
+        if param.dates is None:
+            first = f"{year}-{month or '01'}-01"
+            raise UsageError(
+                f"parameter {param.name!r} needs a day (xsd:date) such as {first!r}; got "
+                f"{shown(raw)}, {what}: this query compares days and does not say which day "
+                f"of {what} would stand for it."
+            )
+        if param.dates == "first":
+            return f"{year}-{month or '01'}-01"
+        last_month = int(month or 12)
+        days = calendar.monthrange(int(year), last_month)[1]
+        return f"{year}-{last_month:02d}-{days:02d}"
+    return text
 
 
 def type_problem(kind: str, text: str) -> str | None:
