@@ -1,11 +1,26 @@
-"""Shared fixtures: the shipped project, copies of it to break, and a CLI runner."""
+"""Shared fixtures: the shipped project, copies of it to break, and a CLI runner.
+
+Tests survive a user's own data. A user adds sources to data/ and then runs the suite
+(README, "Adding a new source's facts"), so two projects are in play:
+
+- ``REPO``: the project as it is, user's sources included. Only the data tests
+  (tests/test_data.py) read it: they pin what a given source says, which stays true when
+  other sources are added.
+- ``ROOT``: a copy made once per test process holding only the sources this repository
+  ships (``SHIPPED``), with the same ontology, shapes and queries. Every other test (the
+  engines, the queries, the CLI, the README's tour) runs on it, so its expected answers
+  are those of the shipped data whatever a user adds. tests/test_user_data.py proves it
+  by adding a source to a copy of the project and running the suite's tests there.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +29,55 @@ from click.testing import CliRunner
 from kg.graph import KnowledgeGraph
 from kg.project import Project
 
-ROOT = Path(__file__).resolve().parents[1]
+#: The project under test, with whatever sources the user has added (``KG_TEST_REPO``
+#: points the suite at another checkout; tests/test_user_data.py uses it).
+REPO = Path(os.environ.get("KG_TEST_REPO") or Path(__file__).resolve().parents[1]).resolve()
+
+#: The sources this repository ships: the seed article, its embedded post and the
+#: reference pages. A user's own sources are not in this list.
+SHIPPED = (
+    "caliber-az-2025-azerbaijan-nato",
+    "ref-azerbaijan-mfa-nato",
+    "ref-nacc-statement-1991",
+    "ref-nato-press-release-2008-ipap",
+    "ref-nato-ruge-biography",
+    "ref-nato-statement-2021-12-04",
+    "ref-nato-topics-49111",
+    "ref-nato-topics-49276",
+    "ref-news-az-azerbaijan-isaf",
+    "ref-trend-2024-06-26",
+    "ref-wikidata-ids",
+    "x-jafarhuseynzade-2025-01-31",
+)
+
+#: What kg reads is copied; the rest (README, sources of kg, tests...) is linked, since
+#: tests read it but kg never does.
+_COPIED = ("kg.toml", "ontology", "queries")
+_LINKED = ("README.md", "pyproject.toml", "src", "tests", "docs", "bench", ".ci")
+
+
+def _shipped_copy() -> Path:
+    """A copy of REPO holding only the SHIPPED sources, removed when the process ends."""
+    root = Path(tempfile.mkdtemp(prefix="kg-shipped-")).resolve()
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for name in _COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name)
+        else:
+            shutil.copy(source, root / name)
+    (root / "data").mkdir()
+    for stem in SHIPPED:
+        if (REPO / "data" / f"{stem}.ttl").exists():
+            shutil.copy(REPO / "data" / f"{stem}.ttl", root / "data" / f"{stem}.ttl")
+    for name in _LINKED:
+        if (REPO / name).exists():
+            (root / name).symlink_to(REPO / name)
+    return root
+
+
+#: The project the tests run on: the shipped sources only (see the module's docstring).
+ROOT = _shipped_copy()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,6 +12,12 @@ from tests.conftest import ROOT
 QUERIES = sorted(load_queries(ROOT / "queries"))
 
 
+def _parts(value: str) -> str:
+    """A GROUP_CONCAT cell with its parts sorted ("; " between claims, else spaces)."""
+    sep = "; " if "; " in value else " "
+    return sep.join(sorted(value.split(sep)))
+
+
 def _canonical(result):
     """Rows as a sorted list; GROUP_CONCAT parts sorted (SPARQL leaves their order open)."""
     rows = []
@@ -19,7 +25,7 @@ def _canonical(result):
         rows.append(
             tuple(
                 sorted(
-                    (k, " ".join(sorted(v.split(" "))) if k in ("sources", "attested") else v)
+                    (k, _parts(v) if k in ("sources", "attested") else v)
                     for k, v in row.items()
                 )
             )

@@ -1,16 +1,97 @@
 """Claims per source: each source file may state its own value for a dated fact.
 
-(Stub: filled in by the claims work. ``claim_results`` returns warnings, never
-violations: sources that disagree are the analyst's daily bread, not an error.)
+An analyst records what each source says, not what is true: the NATO press release dates
+Azerbaijan's IPAP to 2005, Azerbaijan's foreign ministry to 2004, and both claims belong
+in the graph, each in its source's named graph. Values are compared by precision: two
+claims *agree* when one is a more precise form of the other (``1992`` and ``1992-03``,
+``1997`` and ``1997-05-29``) and *disagree* otherwise (``2004`` and ``2005``,
+``1992-03`` and ``1992-04``). Because dates are written ``YYYY``, ``YYYY-MM`` or
+``YYYY-MM-DD``, "a more precise form of" is "has as a prefix" on the lexical forms, which
+SPARQL's ``STRSTARTS`` tests the same way on every engine; the stored queries use the
+same test, so what this module warns about is what they flag as "sources disagree".
+
+Disagreements are warnings, never violations: sources that differ are the analyst's daily
+work, and the build keeps both claims.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyoxigraph as ox
+
+from kg.namespaces import KG, KGSH, ONTOLOGY_GRAPH, compact
+
+#: The properties whose value is a dated fact one source may claim differently from
+#: another. (``kg:attestedOn`` repeats by design, and the bounds ``kg:notLaterThan`` /
+#: ``kg:notEarlierThan`` combine rather than disagree.)
+CLAIMED = tuple(
+    KG + name for name in ("startDate", "endDate", "date", "foundingDate", "datePublished")
+)
+
+_WARNING = "http://www.w3.org/ns/shacl#Warning"
+_COMPONENT = KGSH + "SourcesDisagree"
+_SHAPE = f"<{KGSH}ClaimsPerSource>"
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Sources that give incompatible values for one property of one node."""
+
+    node: str
+    prop: str
+    claims: tuple[tuple[str, str], ...]  # (value's lexical form, source graph IRI), sorted
+
+    def message(self, graphs: dict[str, str]) -> str:
+        said = "; ".join(f"{value} in {graphs.get(g, compact(g))}" for value, g in self.claims)
+        return (
+            f"Sources disagree on {compact(self.prop)} of {compact(self.node)}: {said}. "
+            "Both claims are kept, and the timeline, as-of and memberships queries show "
+            "the range; 'kg query disagreements' lists every such case. If one source is "
+            "simply wrong, remove its claim from that source's file."
+        )
+
+
+def agree(a: str, b: str) -> bool:
+    """True when one lexical date is a more precise form of the other (or they are equal)."""
+    return a.startswith(b) or b.startswith(a)
+
+
+def disagreements(store: ox.Store, sources: list[str]) -> list[Disagreement]:
+    """Every node and claimed property on which two of the *sources* (named graphs)
+    disagree, sorted by node and property."""
+    claims: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    values = " ".join(f"<{p}>" for p in CLAIMED)
+    query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?p {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+    names = [ox.NamedNode(g) for g in sources]
+    for row in store.query(query, named_graphs=names) if names else ():
+        node, prop, value, graph = row
+        if isinstance(value, ox.Literal) and not isinstance(node, ox.BlankNode):
+            claims.setdefault((node.value, prop.value), set()).add((value.value, graph.value))
+    found = []
+    for (node, prop), said in sorted(claims.items()):
+        values_ = {v for v, _ in said}
+        if any(not agree(a, b) for a in values_ for b in values_):
+            found.append(Disagreement(node, prop, tuple(sorted(said))))
+    return found
 
 
 def claim_results(store: ox.Store, graphs: dict[str, str]) -> list:
     """Disagreements between sources as :class:`kg.shacl_fast.Result` warnings
-    (severity ``<http://www.w3.org/ns/shacl#Warning>``); *graphs* maps each loaded named
-    graph (sources and the ontology) to the file it was read from."""
-    return []
+    (severity ``sh:Warning``); *graphs* maps each loaded named graph (sources and the
+    ontology) to the file it was read from."""
+    from kg.shacl_fast import Result
+
+    sources = [g for g in graphs if g != ONTOLOGY_GRAPH]
+    return [
+        Result(
+            focus=f"<{d.node}>",
+            path=f"<{d.prop}>",
+            value=None,
+            component=_COMPONENT,
+            shape=_SHAPE,
+            message=d.message(graphs),
+            severity=_WARNING,
+        )
+        for d in disagreements(store, sources)
+    ]

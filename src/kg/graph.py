@@ -86,26 +86,37 @@ class KnowledgeGraph:
         return build(self.project, allow_invalid=allow_invalid, force=force, progress=progress)
 
     def validate(self, paths: Iterable[Path] | None = None):
-        """SHACL report on the asserted data, or on other *paths* against this project's
-        shapes. Reads the files as they are now (not the store), so it shows what a build
-        would refuse."""
+        """SHACL report on the asserted data; with *paths*, on the project's data with
+        those files added (a file with the stem of a source replaces it), limited to the
+        problems that involve them. So a new source is checked against what it joins: a
+        start it gives after the project's end of the same membership is found here, not
+        only by the next build. Reads the files as they are now (not the store), so it
+        shows what a build would refuse."""
+        files = focus = None
+        if paths is not None:
+            given = self.project.sources(_expand_paths(paths))
+            if not given:
+                shown_paths = ", ".join(str(p) for p in paths)
+                raise UsageError(
+                    f"no Turtle files (*.ttl) in {shown_paths}: nothing to validate. Give "
+                    "the files or folders that hold the sources to check."
+                )
+            files = list({**self.project.sources(), **given}.values())
+            focus = {self.project.relative(p) for p in given.values()}
+        report = self._validate(files)
+        return report if focus is None else _involving(report, focus)
+
+    def _validate(self, files: list[Path] | None):
         if self.engine == "reference":
             from kg.reference import validate_reference
 
-            return validate_reference(self.project, paths)
+            return validate_reference(self.project, files)
         import pyoxigraph as ox
 
         from kg.compile import load_into, make_union, validate_store
         from kg.validate import Report
 
         store = ox.Store()
-        files = _expand_paths(paths) if paths is not None else None
-        if files is not None and not files:
-            shown_paths = ", ".join(str(p) for p in paths)
-            raise UsageError(
-                f"no Turtle files (*.ttl) in {shown_paths}: nothing to validate. Give the "
-                "files or folders that hold the sources to check."
-            )
         graphs = load_into(store, self.project, lambda *a: None, files)
         union = make_union(store, graphs)
         results, _ = validate_store(store, self.project, graphs, union)
@@ -358,6 +369,17 @@ def _emit_result(result: Result, emit) -> None:
         emit(("select", list(result.vars)))
         for row in result.stream():
             emit(row)
+
+
+def _involving(report, files: set[str]):
+    """The part of *report* that involves one of *files* (shown paths): a problem is
+    theirs when it is written, even in part, in one of them."""
+    kept = [
+        v for v in report.violations if any(f.rsplit(":", 1)[0] in files for f in v.files)
+    ]
+    return type(report)(
+        conforms=all(v.severity != "Violation" for v in kept), violations=kept
+    )
 
 
 def _expand_paths(paths: Iterable[Path]) -> list[Path]:
