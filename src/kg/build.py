@@ -409,6 +409,7 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
     import pyoxigraph as ox
 
     from kg.compile import load_into, make_union, reason_into, validate_store
+    from kg.validate import count_violations
 
     seconds: dict[str, float] = {}
     prints = fingerprint(project)
@@ -447,7 +448,7 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
         store="",
         asserted=asserted,
         inferred=inferred,
-        violations=len(violations),
+        violations=count_violations(violations),  # warnings do not fail a build
         seconds={k: round(v, 3) for k, v in seconds.items()},
         engines={"validate": validate_engine, "reason": reason_engine},
     )
@@ -468,7 +469,9 @@ def _compile(project: Project, folder: Path, progress: Progress) -> BuildReport:
         # what the store cannot answer without, as it is now: see kg.state.store_damage
         "files": files,
     }
-    write_json(folder / REPORT, {"conforms": not violations, "results": violations})
+    write_json(
+        folder / REPORT, {"conforms": not count_violations(violations), "results": violations}
+    )
     write_json(folder / MANIFEST, manifest)
     return report
 

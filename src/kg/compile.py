@@ -324,9 +324,10 @@ _SH = "http://www.w3.org/ns/shacl#"
 def validate_store(
     store: ox.Store, project: Project, graphs: dict[str, str], union: list[ox.NamedNode]
 ) -> tuple[list, str]:
-    """SHACL results (as :class:`kg.validate.Violation` dicts) and the engine that found
-    them; *union* are the graphs whose union is the asserted data (see make_union)."""
-    from kg.validate import violation_dicts
+    """SHACL results, with kg's own checks of the sources (see :func:`source_results`), as
+    :class:`kg.validate.Violation` dicts, and the engine that found them; *union* are the
+    graphs whose union is the asserted data (see make_union)."""
+    from kg.validate import sparql_paths, violation_dicts
 
     shapes = _shapes(project)
     names = [ox.NamedNode(g) for g in graphs]
@@ -339,7 +340,24 @@ def validate_store(
     except (ImportError, InputError):
         results = _pyshacl_results(store, shapes, names, project)
         engine = "pyshacl (reference)"
-    return violation_dicts(results, store, names, project, graphs), engine
+    results = [*results, *source_results(store, project, graphs)]
+    related = sparql_paths(shapes)
+    return violation_dicts(results, store, names, project, graphs, related), engine
+
+
+def source_results(store: ox.Store, project: Project, graphs: dict[str, str]) -> list:
+    """What SHACL on the merged graph cannot see, read graph by graph: terms outside the
+    ontology (:mod:`kg.vocab`), two values of a date in one file (:mod:`kg.onevalue`),
+    and sources that disagree (:mod:`kg.claims`, warnings)."""
+    from kg.claims import claim_results
+    from kg.onevalue import one_value_results
+    from kg.vocab import vocabulary_results
+
+    return [
+        *vocabulary_results(store, project, graphs),
+        *one_value_results(store, project, graphs),
+        *claim_results(store, graphs),
+    ]
 
 
 def _shapes(project: Project):

@@ -60,6 +60,9 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "memory_mib": ((int,), "a number of MiB, e.g. 4096"),
         "services": ((list,), "a list of endpoint IRIs SERVICE may call"),
     },
+    "vocabulary": {
+        "allow": ((list,), "a list of IRIs, or namespace IRIs ending in '#' or '/'"),
+    },
 }
 
 
@@ -90,6 +93,9 @@ class Project:
     #: Endpoints a SPARQL ``SERVICE`` clause may call; none by default.
     services: tuple[str, ...] = ()
     allow_outside_paths: bool = False
+    #: Terms of other vocabularies sources may use beyond those the ontology names: IRIs,
+    #: or namespaces (ending in '#' or '/') whose every term is allowed (see kg.vocab).
+    vocabulary_allow: tuple[str, ...] = ()
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> Project:
@@ -173,6 +179,18 @@ class Project:
                     path=CONFIG_NAME,
                 )
             _check_iri(service, "services")
+        allow = raw.get("vocabulary", {}).get("allow", [])
+        _check_length(allow, "allow")
+        for term in allow:
+            if isinstance(term, str):
+                _check_text(term, "allow")
+            if not isinstance(term, str) or not re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+", term):
+                raise InputError(
+                    f"allow under [vocabulary] must list http(s) IRIs of terms, or namespace "
+                    f"IRIs ending in '#' or '/'; {shown(str(term))} is not one.",
+                    path=CONFIG_NAME,
+                )
+            _check_iri(term, "allow")
         project = cls(
             root=root,
             name=cfg.get("name", root.name),
@@ -186,6 +204,7 @@ class Project:
             memory_mib=int(memory),
             services=tuple(services),
             allow_outside_paths=outside,
+            vocabulary_allow=tuple(allow),
         )
         project.check_files()
         return project
@@ -543,7 +562,8 @@ def _read_config(path: Path, root: Path) -> dict[str, Any]:
     for table, value in raw.items():
         if table not in _SCHEMA:
             raise InputError(
-                f"unknown table [{_plain(table)}]; kg.toml has [project] and [query].",
+                f"unknown table [{_plain(table)}]; kg.toml has [project], [query] and "
+                "[vocabulary].",
                 path=CONFIG_NAME,
             )
         if not isinstance(value, dict):

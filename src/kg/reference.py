@@ -30,10 +30,10 @@ def validate_reference(project: Project, paths: Iterable[Path] | None = None):
     import pyoxigraph as ox
     from pyshacl import validate
 
-    from kg.compile import load_into
+    from kg.compile import load_into, source_results
     from kg.load import load_sources
     from kg.shacl_fast import results_from_pyshacl
-    from kg.validate import Report, violation_dicts
+    from kg.validate import Report, sparql_paths, violation_dicts
 
     sources = load_sources(project)
     store = ox.Store()  # for labels and file locations only
@@ -48,8 +48,10 @@ def validate_reference(project: Project, paths: Iterable[Path] | None = None):
         allow_warnings=True,
     )
     results = results_from_pyshacl(report, sources.shapes)
+    results += source_results(store, project, graphs)
     names = [ox.NamedNode(g) for g in graphs]
-    return Report.from_dicts(violation_dicts(results, store, names, project, graphs))
+    related = sparql_paths(sources.shapes)
+    return Report.from_dicts(violation_dicts(results, store, names, project, graphs, related))
 
 
 def _merged(project: Project, graphs: dict[str, str]):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kg.namespaces import RDFS_LABEL, compact
@@ -26,7 +25,13 @@ _SH = "http://www.w3.org/ns/shacl#"
 
 @dataclass
 class Violation:
-    """One SHACL result, with what a person needs to find and fix it."""
+    """One validation result, with what a person needs to find and fix it.
+
+    ``files`` lists ``file:line`` where the offending value is written for the focus node
+    (the focus node's line when a value is missing); ``lines`` details each place with the
+    path and value written there. ``value_term`` is the value in N-Triples form and
+    ``component_iri`` the constraint component's IRI, so that a report can be written back
+    as RDF."""
 
     severity: str
     focus: str
@@ -37,6 +42,13 @@ class Violation:
     component: str
     shape: str
     files: list[str] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    value_term: str | None = None
+    component_iri: str | None = None
+
+
+#: Severities that leave the data conforming: reported, never a failure.
+NOT_FAILING = ("Warning", "Info")
 
 
 @dataclass
@@ -46,7 +58,14 @@ class Report:
 
     @classmethod
     def from_dicts(cls, results: list[dict[str, Any]]) -> Report:
-        return cls(conforms=not results, violations=[Violation(**r) for r in results])
+        return cls(
+            conforms=count_violations(results) == 0,
+            violations=[Violation(**r) for r in results],
+        )
+
+    @property
+    def warnings(self) -> list[Violation]:
+        return [v for v in self.violations if v.severity in NOT_FAILING]
 
     def render(self, fmt: str = "text") -> str:
         if fmt == "turtle":
@@ -57,9 +76,15 @@ class Report:
         return self._text()
 
     def _text(self) -> str:
+        warnings = len(self.warnings)
         if self.conforms:
-            return "Conforms: the data satisfies every shape.\n"
-        lines = [f"Does not conform: {len(self.violations)} problem(s).", ""]
+            if not warnings:
+                return "Conforms: the data satisfies every shape.\n"
+            head = f"Conforms: the data satisfies every shape ({warnings} warning(s))."
+        else:
+            head = f"Does not conform: {len(self.violations) - warnings} problem(s)."
+            head += f" And {warnings} warning(s)." if warnings else ""
+        lines = [head, ""]
         for i, v in enumerate(self.violations, 1):
             label = f' ("{v.focus_label}")' if v.focus_label else ""
             lines.append(f"{i}. {v.severity}: {v.focus}{label}")
@@ -69,13 +94,22 @@ class Report:
                 lines.append(f"   path:    {v.path}")
             if v.value:
                 lines.append(f"   value:   {v.value}")
+            others = [
+                p for p in v.lines if p["path"] and (p["path"], p["value"]) != (v.path, v.value)
+            ]
+            for n, place in enumerate(others):
+                where = f"{place['file']}:{place['line']}" if place["line"] else place["file"]
+                lines.append(
+                    f"   {'at:' if n == 0 else '':9}{where}  {place['path']} {place['value']}"
+                )
             lines.append(f"   problem: {v.message}")
             lines.append(f"   rule:    {v.shape} ({v.component})")
             lines.append("")
         return "\n".join(lines)
 
     def _turtle(self) -> str:
-        """A standard ``sh:ValidationReport`` (IRIs expanded back from their CURIEs)."""
+        """A standard ``sh:ValidationReport`` (IRIs expanded back from their CURIEs; values
+        written as the terms they are: IRI, typed or language-tagged literal)."""
         from rdflib import BNode, Graph, Literal, URIRef
         from rdflib.namespace import RDF, SH
 
@@ -86,7 +120,9 @@ class Report:
                 return None
             if text.startswith("<") and text.endswith(">"):
                 return URIRef(text[1:-1])
-            iri = expand(text) if ":" in text and not text.startswith("_:") else None
+            if text.startswith("_:"):
+                return BNode(text[2:])
+            iri = expand(text) if ":" in text else None
             return URIRef(iri) if iri else Literal(text)
 
         graph = Graph()
@@ -102,24 +138,93 @@ class Report:
             graph.add((result, SH.resultSeverity, URIRef(_SH + v.severity)))
             graph.add((result, SH.focusNode, node(v.focus)))
             graph.add((result, SH.resultMessage, Literal(v.message)))
-            graph.add((result, SH.sourceConstraintComponent, URIRef(_SH + v.component)))
+            component = v.component_iri or _SH + v.component
+            graph.add((result, SH.sourceConstraintComponent, URIRef(component)))
             if v.path and not v.path.startswith("^"):
                 graph.add((result, SH.resultPath, node(v.path)))
-            if v.value:
+            if v.value_term:
+                graph.add((result, SH.value, _term(v.value_term)))
+            elif v.value:
                 graph.add((result, SH.value, node(v.value)))
         return graph.serialize(format="turtle")
 
 
-def violation_dicts(results, store, graphs, project, shown: dict[str, str]) -> list[dict]:
-    """Engine results (N-Triples strings) as :class:`Violation` dicts, with labels and
-    ``file:line`` locations; sorted by file, focus, path and message."""
-    focus_nodes = sorted({r.focus for r in results if r.focus.startswith("<")})
+def count_violations(results: list[dict[str, Any]]) -> int:
+    """How many of *results* (Violation dicts) fail validation: warnings and infos do not."""
+    return sum(1 for r in results if r["severity"] not in NOT_FAILING)
+
+
+def _term(nt: str):
+    """The rdflib term of one N-Triples term."""
+    from rdflib import Graph
+
+    graph = Graph().parse(data=f"<urn:s> <urn:p> {nt} .", format="nt")
+    return next(iter(graph.objects()))
+
+
+def sparql_paths(shapes) -> dict[str, tuple[str, ...]]:
+    """For each node shape with an ``sh:sparql`` constraint, the predicates its query reads
+    from ``$this`` (N-Triples): where a result of it is written in the sources."""
+    from rdflib import URIRef
+    from rdflib.namespace import SH
+    from rdflib.plugins.sparql import prepareQuery
+
+    out: dict[str, tuple[str, ...]] = {}
+    for shape, constraint in shapes.subject_objects(SH.sparql):
+        prefixes = {
+            str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace))
+            for ontology in shapes.objects(constraint, SH.prefixes)
+            for d in shapes.objects(ontology, SH.declare)
+        }
+        try:
+            algebra = prepareQuery(str(shapes.value(constraint, SH.select)), initNs=prefixes)
+        except Exception:  # the engines say what is wrong with it
+            continue
+        found: list[str] = []
+        _this_predicates(algebra.algebra, found)
+        if isinstance(shape, URIRef) and found:
+            out[f"<{shape}>"] = out.get(f"<{shape}>", ()) + tuple(found)
+    return out
+
+
+def _this_predicates(node: object, found: list[str]) -> None:
+    """Add to *found* the IRI predicates of triple patterns whose subject is ``$this``."""
+    from rdflib import URIRef, Variable
+
+    if isinstance(node, dict):
+        for triple in node.get("triples") or []:
+            if not (isinstance(triple, tuple) and len(triple) == 3):
+                continue
+            s, p, _ = triple
+            if s == Variable("this") and isinstance(p, URIRef) and f"<{p}>" not in found:
+                found.append(f"<{p}>")
+        for value in node.values():
+            _this_predicates(value, found)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _this_predicates(value, found)
+
+
+def violation_dicts(
+    results, store, graphs, project, shown: dict[str, str], related: dict | None = None
+) -> list[dict]:
+    """Engine results (N-Triples strings) as :class:`Violation` dicts, with labels and the
+    ``file:line`` of each offending value; sorted by file, focus, path and message.
+
+    A result about a value points at the line where that value is written for its focus
+    (in each file that states it); one about a missing value at the focus node's line; a
+    node-level result (``sh:sparql``) at the values its query reads (*related*: shape ->
+    predicates, see :func:`sparql_paths`), in every file, each with its value."""
+    related = related or {}
+    subjects = {r.focus for r in results if r.focus.startswith("<")}
+    subjects |= {r.value for r in results if _inverse(r) and r.value.startswith("<")}
     labels: dict[str, str] = {}
     where: dict[str, list[str]] = {}
-    # One query per batch of focus nodes, bound with VALUES (terms from the store, written
-    # by Term.n3, which refuses an IRI that could leave its brackets).
-    for start in range(0, len(focus_nodes), 500):
-        batch = " ".join(Term.iri(f[1:-1]).n3() for f in focus_nodes[start : start + 500])
+    # One query per batch of nodes, bound with VALUES (terms from the store, written by
+    # Term.n3, which refuses an IRI that could leave its brackets).
+    ordered = sorted(subjects)
+    for start in range(0, len(ordered), 500):
+        batch = " ".join(Term.iri(f[1:-1]).n3() for f in ordered[start : start + 500])
         labelled = f"SELECT ?f ?l WHERE {{ VALUES ?f {{ {batch} }} ?f <{RDFS_LABEL}> ?l }}"
         for row in store.query(labelled, default_graph=graphs):
             labels.setdefault(f"<{row[0].value}>", row[1].value)
@@ -129,13 +234,11 @@ def violation_dicts(results, store, graphs, project, shown: dict[str, str]) -> l
         for row in store.query(stated, named_graphs=graphs):
             if row[1].value in shown:
                 where.setdefault(f"<{row[0].value}>", []).append(row[1].value)
-    lines = _locate(project, shown, where)
+    found = _scan(project, shown, where, results)
     out = []
     for r in results:
-        files = sorted(
-            f"{shown[g]}:{lines[(g, r.focus)]}" if (g, r.focus) in lines else shown[g]
-            for g in where.get(r.focus, [])
-        )
+        places = _places(r, where, found, shown, related)
+        files = sorted({f"{p['file']}:{p['line']}" if p["line"] else p["file"] for p in places})
         out.append(
             asdict(
                 Violation(
@@ -148,6 +251,9 @@ def violation_dicts(results, store, graphs, project, shown: dict[str, str]) -> l
                     component=_local(r.component),
                     shape=" on ".join(_show(p) for p in r.shape.split(" ")),
                     files=files,
+                    lines=places,
+                    value_term=r.value,
+                    component_iri=r.component.strip("<>"),
                 )
             )
         )
@@ -155,26 +261,80 @@ def violation_dicts(results, store, graphs, project, shown: dict[str, str]) -> l
     return out
 
 
-def _locate(project, shown: dict[str, str], where: dict[str, list[str]]) -> dict:
-    """Line of each focus node's first statement in each file: one pass per file."""
-    wanted: dict[str, dict[str, str]] = {}
-    for focus, graphs in where.items():
-        iri = focus[1:-1]
+def _inverse(r) -> bool:
+    return bool(r.path and r.path.startswith("^") and r.value)
+
+
+def _scan(project, shown: dict[str, str], where: dict[str, list[str]], results) -> dict:
+    """One pass over each file stating a node of interest: graph -> :class:`Located`."""
+    from kg.locate import key, scan
+
+    subjects: dict[str, set[str]] = {}
+    for node, graphs in where.items():
         for g in graphs:
-            needles = wanted.setdefault(g, {})
-            needles[focus] = focus
-            needles[compact(iri)] = focus
-            if iri == g:
-                needles["<>"] = focus
-    found: dict[tuple[str, str], int] = {}
-    for g, needles in wanted.items():
+            subjects.setdefault(g, set()).add(node)
+    objects = frozenset(r.focus for r in results if _inverse(r))
+    found = {}
+    for g, wanted in subjects.items():
         path = project.root / shown[g].split(", ")[0]
-        with Path(path).open(encoding="utf-8", errors="replace") as handle:
-            for number, text in enumerate(handle, 1):
-                first = text.lstrip().split(None, 1)
-                if first and first[0] in needles and (g, needles[first[0]]) not in found:
-                    found[(g, needles[first[0]])] = number
+        try:
+            found[g] = scan(path, g, {key(w) for w in wanted} - {None}, objects)
+        except OSError:
+            continue
     return found
+
+
+def _places(r, where, found, shown, related) -> list[dict[str, Any]]:
+    """Where result *r* is written: a list of {file, line, path, value}."""
+    from kg.locate import key
+
+    def place(g, line, path, value):
+        return {"file": shown[g], "line": line, "path": path, "value": value}
+
+    focus = r.focus
+    value = key(r.value)
+    places: list[dict[str, Any]] = []
+    if _inverse(r):  # the triple (value, path, focus) is written under the value
+        subject, predicate, wanted = value, r.path[1:], key(focus)
+        graphs = where.get(r.value, [])
+    else:
+        subject, predicate, wanted = key(focus), r.path, value
+        graphs = where.get(focus, [])
+    component = _local(r.component)
+    if predicate and component != "MinCountConstraintComponent":
+        any_value = wanted is None
+        for g in graphs:
+            if g not in found:
+                continue
+            for line in found[g].lines(subject, predicate, None if any_value else wanted):
+                places.append(place(g, line, _show(r.path), _show(r.value) if r.value else None))
+        named = [p for p in places if p["file"] in r.message]
+        places = named or places
+    elif not r.path and r.shape in related:
+        for g in where.get(focus, []):
+            if g not in found:
+                continue
+            for predicate in related[r.shape]:
+                for v, line in found[g].values.get((key(focus), predicate), []):
+                    shown_value = _shown_key(v)
+                    places.append(place(g, line, _show(predicate), shown_value))
+        mentioned = [p for p in places if _mentions(r.message, p["value"])]
+        places = mentioned or places
+    if not places:  # a missing value, or text the scanner could not match: the focus line
+        for g in where.get(focus, []):
+            line = found[g].subjects.get(key(focus)) if g in found else None
+            places.append(place(g, line, None, None))
+    return sorted(places, key=lambda p: (p["file"], p["line"] or 0))
+
+
+def _shown_key(k: str) -> str:
+    return _show(k) if k.startswith("<") else k[1:]
+
+
+def _mentions(message: str, value: str | None) -> bool:
+    if not value:
+        return False
+    return re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", message) is not None
 
 
 def _show(term: str) -> str:
