@@ -82,7 +82,7 @@ def vocabulary_results(store: ox.Store, project, graphs: dict[str, str]) -> list
             else:
                 message = (
                     f"{_name(cls)} is not a class of the ontology"
-                    f"{_nearest(cls, classes, '; did you mean ', '?')}. Fix the class, or "
+                    f"{_nearest(cls, classes, '; did you mean ', '?') or '.'} Fix the class, or "
                     "declare it in the ontology."
                 )
                 results += _uses(store, sources, cls, None, UNKNOWN_CLASS, message)
@@ -102,8 +102,8 @@ def vocabulary_results(store: ox.Store, project, graphs: dict[str, str]) -> list
             else:
                 message = (
                     f"{_name(prop)} is not a property of the ontology"
-                    f"{_nearest(prop, properties, '; did you mean ', '?')}. Fix the property, "
-                    "or declare it in the ontology."
+                    f"{_nearest(prop, properties, '; did you mean ', '?') or '.'} Fix the "
+                    "property, or declare it in the ontology."
                 )
                 results += _uses(store, sources, None, prop, UNKNOWN_PROPERTY, message)
         elif not prop.startswith(owned) and not foreign_ok(prop):
@@ -154,7 +154,7 @@ def _uses(store, sources, cls: str | None, prop: str | None, component: str, mes
     if cls is not None:
         query = "SELECT DISTINCT ?s ?o WHERE { GRAPH ?g { ?s a ?o } }"
     else:
-        query = "SELECT DISTINCT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+        query = "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
     bound = {ox.Variable("o" if cls is not None else "p"): term}
     rows = store.query(query, named_graphs=sources, substitutions=bound)
     path = _TYPE if cls is not None else f"<{prop}>"
@@ -188,7 +188,7 @@ def _misused(store, sources, props: list[str], test: str, template: str) -> list
 def _foreign(term: str, kind: str, candidates: set[str]) -> str:
     return (
         f"{_name(term)} is not a {kind} the ontology uses or aligns with"
-        f"{_nearest(term, candidates, '; did you mean ', '?')}. Use the kg: term for it, or, "
+        f"{_nearest(term, candidates, '; did you mean ', '?') or '.'} Use the kg: term for it, or, "
         "if you mean this vocabulary, list it under [vocabulary] allow in kg.toml."
     )
 
@@ -196,8 +196,10 @@ def _foreign(term: str, kind: str, candidates: set[str]) -> str:
 def _nearest(term: str, candidates: set[str], before: str, after: str = "") -> str:
     """``before + nearest + after`` for the candidate closest to *term* (case-insensitive,
     by local name, then whole IRI), or "" when none is close."""
+    namespace = term[: len(term) - len(_local(term))]
+    same = {c for c in candidates if c.startswith(namespace)}
     by_local: dict[str, str] = {}
-    for c in sorted(candidates):
+    for c in sorted(same) + sorted(candidates - same):  # the term's own namespace first
         by_local.setdefault(_local(c).lower(), c)
     match = difflib.get_close_matches(_local(term).lower(), list(by_local), n=1, cutoff=0.6)
     if not match:
