@@ -43,6 +43,7 @@ kg:Post a owl:Class ; rdfs:label "post"@en .
 kg:Meeting a owl:Class ; rdfs:label "meeting"@en .
 kg:SourceDocument a owl:Class ; rdfs:label "source document"@en .
 kg:NewsArticle a owl:Class ; rdfs:subClassOf kg:SourceDocument ; rdfs:label "news article"@en .
+skos:altLabel a owl:AnnotationProperty .
 kg:title a owl:DatatypeProperty .
 kg:url a owl:ObjectProperty .
 kg:partnerOf a owl:ObjectProperty .
