@@ -92,7 +92,7 @@ class Report:
                 lines.append(f"   in:      {', '.join(v.files)}")
             if v.path:
                 lines.append(f"   path:    {v.path}")
-            if v.value:
+            if v.value and v.value != v.focus:  # a node-level result's value is its focus
                 lines.append(f"   value:   {v.value}")
             others = [
                 p for p in v.lines if p["path"] and (p["path"], p["value"]) != (v.path, v.value)
@@ -306,8 +306,11 @@ def _places(r, where, found, shown, related) -> list[dict[str, Any]]:
         for g in graphs:
             if g not in found:
                 continue
-            for line in found[g].lines(subject, predicate, None if any_value else wanted):
-                places.append(place(g, line, _show(r.path), _show(r.value) if r.value else None))
+            for v, line in found[g].values.get((subject, predicate), []):
+                if any_value:  # each value where it is written (maxCount, one per source)
+                    places.append(place(g, line, _show(r.path), _shown_key(v)))
+                elif v == wanted:
+                    places.append(place(g, line, _show(r.path), _show(r.value)))
         named = [p for p in places if p["file"] in r.message]
         places = named or places
     elif not r.path and r.shape in related:
@@ -328,6 +331,9 @@ def _places(r, where, found, shown, related) -> list[dict[str, Any]]:
 
 
 def _shown_key(k: str) -> str:
+    """A value as :mod:`kg.locate` keys it, for people: a CURIE, a literal's text, []."""
+    if k.startswith("_:"):
+        return "[]"
     return _show(k) if k.startswith("<") else k[1:]
 
 
