@@ -46,9 +46,8 @@ class Disagreement:
         said = "; ".join(f"{value} in {graphs.get(g, compact(g))}" for value, g in self.claims)
         return (
             f"Sources disagree on {compact(self.prop)} of {compact(self.node)}: {said}. "
-            "Both claims are kept, and the timeline, as-of and memberships queries show "
-            "the range; 'kg query disagreements' lists every such case. If one source is "
-            "simply wrong, remove its claim from that source's file."
+            "Both claims are kept and the queries show the range ('kg query "
+            "disagreements' lists every case); if a source is wrong, remove its claim."
         )
 
 
