@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 from kg import __version__
-from kg.errors import Interrupted, KgError, UsageError, printable, shown
+from kg.errors import Interrupted, KgError, QueryTextError, UsageError, printable, shown
 from kg.results import FORMATS as RESULT_FORMATS
 
 EXPORT_FORMATS = ("turtle", "json-ld", "nt", "nquads", "trig")
@@ -465,7 +465,14 @@ def query(
                 f"parameter {shown(item)} is not NAME=VALUE; write e.g. -p state=Azerbaijan."
             )
         given[key.strip()] = value
-    result = _graph(ctx, timeout).run(name, given, inferred=inferred)
+    graph = _graph(ctx, timeout)
+    try:
+        result = graph.run(name, given, inferred=inferred)
+    except QueryTextError as exc:
+        if exc.path is not None:
+            raise
+        path = graph.project.relative(graph.stored_query(name).path)
+        raise QueryTextError(str(exc), path=path) from None
     _write_result(result, fmt)
 
 
@@ -498,7 +505,12 @@ def sparql(
     if (text is None) == (file is None):
         raise UsageError("give the query as an argument or with -f FILE, not both or neither.")
     query_text = text if text is not None else _read_query(file)
-    result = _graph(ctx, timeout).sparql(query_text, inferred=inferred, prefixes=True)
+    try:
+        result = _graph(ctx, timeout).sparql(query_text, inferred=inferred, prefixes=True)
+    except QueryTextError as exc:
+        if file is None or exc.path is not None:
+            raise
+        raise QueryTextError(str(exc), path=_query_file_name(file)) from None
     _write_result(result, fmt)
 
 
@@ -506,9 +518,12 @@ def _read_query(file) -> str:
     """The query text of ``-f FILE`` (see :func:`kg.queries.decode_query`)."""
     from kg.queries import MAX_QUERY_BYTES, decode_query
 
+    return decode_query(file.read(MAX_QUERY_BYTES + 1), _query_file_name(file))
+
+
+def _query_file_name(file) -> str:
     name = getattr(file, "name", "<stdin>")
-    name = "standard input" if name in ("<stdin>", "-") else name
-    return decode_query(file.read(MAX_QUERY_BYTES + 1), name)
+    return "standard input" if name in ("<stdin>", "-") else name
 
 
 @cli.command()

@@ -54,6 +54,11 @@ def _rebuild(cls, text: str, path: str | None, line: int | None) -> InputError:
     return error
 
 
+class QueryTextError(InputError):
+    """The text of a SPARQL query cannot be read (a syntax error, an undeclared prefix).
+    Raised without a path by the engines; whoever knows the file (a stored query) adds it."""
+
+
 class StorageError(InputError):
     """Writing kg's own state or an output failed for a reason outside kg (a full disk,
     a file-size limit, a read-only file system)."""

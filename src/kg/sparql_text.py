@@ -14,6 +14,7 @@ parameter replaced by the value (SEP-0007), and Oxigraph starts its joins from i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from kg.errors import InputError
 
@@ -84,3 +85,78 @@ def bind_values(text: str, terms: dict[str, str]) -> str:
 def _subselect_head(text: str, pos: int) -> bool:
     """Whether the group opening just before *pos* holds a subquery (``{ SELECT ...``)."""
     return re.match(r"\s*(?:#[^\n]*\n\s*)*SELECT\b", text[pos:], re.IGNORECASE) is not None
+
+
+# -- reading the prologue and the dataset clause ------------------------------------------
+
+#: SPARQL tokens as far as prefixes and FROM clauses need them: strings, comments and IRIs
+#: are whole tokens (a ``foo:`` or ``FROM`` inside them is not code), a prefixed name is
+#: one token however many colons its local part holds, and a blank node label is not a
+#: prefixed name.
+_PROLOGUE_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\r\n]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+      |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
+  | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f\u2040]+)
+  | (?P<bnode>_:[\w.\-]*)
+  | (?P<pname>(?:[^\W\d_][\w.\-\u00b7]*)?:(?:[\w.\-:%\u00b7]|\\.)*)
+  | (?P<word>[^\W\d][\w\-]*)
+  | (?P<open>\{) | (?P<close>\}) | (?P<space>\s+) | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+
+
+def _tokens(text: str):
+    """(kind, token) for each significant token of *text* (comments and spaces left out)."""
+    for match in _PROLOGUE_TOKEN.finditer(text):
+        if match.lastgroup not in ("comment", "space"):
+            yield match.lastgroup, match.group()
+
+
+def undeclared_prefixes(text: str, predeclared: Mapping[str, str] | None) -> list[str]:
+    """The prefixes *text* uses in prefixed names (``foo:x``) that neither a ``PREFIX``
+    declaration of the query nor *predeclared* defines, in order of first use.
+
+    A lexical reading: kg asks it only once an engine has refused the query, to say what
+    is wrong in words rather than in the parser's list of expected characters."""
+    declared = set(predeclared or ())
+    used: list[str] = []
+    last = ""
+    for kind, token in _tokens(text):
+        if kind == "pname":
+            prefix = token.partition(":")[0]
+            if last == "PREFIX":
+                declared.add(prefix)
+            elif prefix not in used:
+                used.append(prefix)
+        last = token.upper() if kind == "word" else ""
+    return [p for p in used if p not in declared]
+
+
+def undeclared_message(missing: list[str], predeclared: Mapping[str, str] | None) -> str:
+    """One paragraph saying which prefixes are not declared and how to declare them."""
+    from kg.namespaces import PREFIXES
+
+    names = [_cut(p, 40) + ":" for p in missing]
+    first = missing[0]
+    iri = PREFIXES.get(first, "...")  # a stored query may use kg's prefixes undeclared
+    if len(names) == 1:
+        text = f"prefix {names[0]} is not declared; declare it with PREFIX {names[0]} <{iri}>"
+    else:
+        text = (
+            f"prefixes {', '.join(names)} are not declared; declare each with a line such "
+            f"as PREFIX {names[0]} <{iri}>"
+        )
+    if predeclared:
+        known = ", ".join(f"{p}:" for p in predeclared)
+        text += f", or use one of the predeclared prefixes {known}"
+    return text + "."
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

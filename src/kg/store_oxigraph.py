@@ -16,9 +16,9 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from kg.errors import InputError, QueryFailed
+from kg.errors import QueryFailed, QueryTextError
 from kg.results import Result
-from kg.sparql_text import bind_values
+from kg.sparql_text import bind_values, undeclared_message, undeclared_prefixes
 from kg.store import refuse_updates
 from kg.terms import Term
 
@@ -84,7 +84,10 @@ class OxigraphStore:
                 prefixes=dict(prefixes) if prefixes else None,
             )
         except SyntaxError as exc:
-            raise InputError(_syntax_message(str(exc))) from None
+            missing = undeclared_prefixes(sparql, prefixes)
+            if missing:  # Oxigraph lists every character a name may hold instead
+                raise QueryTextError(undeclared_message(missing, prefixes)) from None
+            raise QueryTextError(_syntax_message(str(exc))) from None
         except (OSError, RuntimeError) as exc:
             raise _failed(exc) from None
         if isinstance(res, ox.QueryBoolean):

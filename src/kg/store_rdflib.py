@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.term import Node
 
-from kg.errors import InputError, UsageError
+from kg.errors import QueryTextError, UsageError
 from kg.namespaces import INFERRED_GRAPH
 from kg.results import Result
+from kg.sparql_text import undeclared_message, undeclared_prefixes
 from kg.store import READ_ONLY
 from kg.terms import Term
 
@@ -104,13 +105,23 @@ def prepare(sparql: str, prefixes: Mapping[str, str] | None = None):  # -> rdfli
         try:
             parseUpdate(sparql)
         except Exception:
-            raise InputError(
+            _refuse_undeclared(sparql, prefixes)
+            raise QueryTextError(
                 f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}. "
                 "Check the query text near that place."
             ) from None
         raise UsageError(READ_ONLY) from None
     except Exception as exc:  # e.g. an undefined prefix
-        raise InputError(f"SPARQL error: {exc}. Fix the query text.") from None
+        _refuse_undeclared(sparql, prefixes)
+        raise QueryTextError(f"SPARQL error: {exc}. Fix the query text.") from None
+
+
+def _refuse_undeclared(sparql: str, prefixes: Mapping[str, str] | None) -> None:
+    """The message for prefixes the query uses without declaring them, as the compiled
+    engine words it."""
+    missing = undeclared_prefixes(sparql, prefixes)
+    if missing:
+        raise QueryTextError(undeclared_message(missing, prefixes)) from None
 
 
 def to_rdflib(term: Term) -> Node:

@@ -1,0 +1,76 @@
+"""Points of the command line a user met (issue 8): an undeclared prefix, a result format
+that cannot hold the answer, the table's width, what "asserted" counts, FROM naming a
+graph the project does not hold, and a parameter given twice. Each message is one
+paragraph with exit 2, on both engines."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import invoke
+
+ENGINES = ("oxigraph", "reference")
+PREDECLARED = "or use one of the predeclared prefixes kg:, ex:,"
+
+
+def _error(result) -> str:
+    """The error paragraph of *result*'s standard error (a notice that the store was
+    rebuilt may come before it), checked to be one line with no traceback."""
+    assert "Traceback" not in result.output + result.stderr
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("kg: ")]
+    assert len(errors) == 1, result.stderr
+    assert "\\u{" not in errors[0], "no list of Unicode ranges from the parser"
+    return errors[0] + "\n"
+
+
+# --- 1. an undeclared prefix -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { foo:x ?p ?o }",
+        "SELECT * WHERE { ?s foo:p ?o }",
+        "ASK { ?s a foo:Thing }",
+    ],
+)
+def test_an_undeclared_prefix_is_named(runner, engine, query):
+    result = invoke(runner, "--engine", engine, "sparql", query)
+    assert result.exit_code == 2
+    assert _error(result).startswith(
+        "Error: prefix foo: is not declared; declare it with PREFIX foo: <...>, " + PREDECLARED
+    ), result.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_undeclared_prefix_in_a_stored_query_names_the_file(runner, project_copy, engine):
+    (project_copy / "queries" / "broken.rq").write_text(
+        "#+ summary: uses a prefix it does not declare\nSELECT * WHERE { ?s kg:p ?o }\n",
+        encoding="utf-8",
+    )
+    result = invoke(runner, "--engine", engine, "query", "broken", project=project_copy)
+    assert result.exit_code == 2
+    # A stored query has no predeclared prefixes: the message gives kg:'s IRI.
+    assert _error(result) == (
+        "Error: queries/broken.rq: prefix kg: is not declared; declare it with "
+        "PREFIX kg: <https://w3id.org/kg-diplo/ontology#>.\n"
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_undeclared_prefix_in_a_query_file_names_the_file(runner, tmp_path, engine):
+    path = tmp_path / "question.rq"
+    path.write_text("SELECT * WHERE {\n  ?s bar:p ?o\n}\n", encoding="utf-8")
+    result = invoke(runner, "--engine", engine, "sparql", "-f", str(path))
+    assert result.exit_code == 2
+    assert _error(result).startswith(f"Error: {path}: prefix bar: is not declared;")
+
+
+def test_a_declared_prefix_and_other_syntax_errors_keep_their_messages(runner):
+    ok = invoke(runner, "sparql", "PREFIX foo: <urn:x:> ASK { foo:x ?p ?o }")
+    assert ok.exit_code == 0 and ok.output == "no\n"
+    result = invoke(runner, "sparql", "SELECT ?s WHERE { ?s ?p }")
+    assert result.exit_code == 2 and "SPARQL syntax error at line 1" in _error(result)
+    blank = invoke(runner, "sparql", "SELECT * WHERE { _:b ?p 'not:a:prefix' } LIMIT 1")
+    assert blank.exit_code == 0, blank.stderr
