@@ -74,3 +74,69 @@ def test_a_declared_prefix_and_other_syntax_errors_keep_their_messages(runner):
     assert result.exit_code == 2 and "SPARQL syntax error at line 1" in _error(result)
     blank = invoke(runner, "sparql", "SELECT * WHERE { _:b ?p 'not:a:prefix' } LIMIT 1")
     assert blank.exit_code == 0, blank.stderr
+
+
+# --- 2. result formats and graph formats -----------------------------------------------
+
+CONSTRUCT = "CONSTRUCT { ?s a kg:State } WHERE { ?s a kg:State }"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "xml", "table"])
+def test_triples_in_a_results_format_are_refused(runner, engine, fmt):
+    result = invoke(runner, "--engine", engine, "sparql", CONSTRUCT, "--format", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert _error(result) == (
+        f"Error: a CONSTRUCT or DESCRIBE query answers with triples, which --format {fmt} "
+        "cannot express (it is a format for SELECT rows and ASK answers); use --format nt "
+        "(N-Triples, the default for triples) or --format turtle.\n"
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_triples_come_as_n_triples_or_turtle(runner, engine):
+    from rdflib import Graph
+
+    nt = invoke(runner, "--engine", engine, "sparql", CONSTRUCT)
+    assert nt.exit_code == 0
+    same = invoke(runner, "--engine", engine, "sparql", CONSTRUCT, "--format", "nt")
+    assert same.output == nt.output
+    turtle = invoke(runner, "--engine", engine, "sparql", CONSTRUCT, "--format", "turtle")
+    assert turtle.exit_code == 0
+    assert "@prefix kg: <https://w3id.org/kg-diplo/ontology#> ." in turtle.output
+    graph_nt = Graph().parse(data=nt.output, format="nt")
+    graph_ttl = Graph().parse(data=turtle.output, format="turtle")
+    assert len(graph_nt) >= 2 and set(graph_nt) == set(graph_ttl)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("query", "what"),
+    [
+        ("SELECT ?s WHERE { ?s a kg:State }", "a SELECT query answers with rows"),
+        ("ASK { ?s a kg:State }", "an ASK query answers yes or no"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["nt", "turtle"])
+def test_rows_in_a_graph_format_are_refused(runner, engine, query, what, fmt):
+    result = invoke(runner, "--engine", engine, "sparql", query, "--format", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert _error(result) == (
+        f"Error: {what}, which --format {fmt} cannot express (it is a format for the "
+        "triples of CONSTRUCT and DESCRIBE); use --format table (the default), csv, tsv, "
+        "json or xml.\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_ask_in_csv_and_tsv_is_a_boolean_column(runner, fmt):
+    result = invoke(runner, "sparql", "ASK { ?s a kg:State }", "--format", fmt)
+    assert result.exit_code == 0 and result.output == "boolean\ntrue\n"
+
+
+def test_the_help_says_which_formats_hold_which_answers(runner):
+    text = " ".join(invoke(runner, "sparql", "--help").output.split())
+    assert "CONSTRUCT and DESCRIBE: nt (N-Triples, the default) or turtle" in text
+    assert "A format that cannot hold the answer is refused (exit 2)" in text

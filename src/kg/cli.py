@@ -24,6 +24,7 @@ import click
 from kg import __version__
 from kg.errors import Interrupted, KgError, QueryTextError, UsageError, printable, shown
 from kg.results import FORMATS as RESULT_FORMATS
+from kg.results import GRAPH_FORMATS
 
 EXPORT_FORMATS = ("turtle", "json-ld", "nt", "nquads", "trig")
 REPORT_FORMATS = ("text", "turtle", "json")
@@ -214,12 +215,15 @@ def timeout_option(f):
     )(f)
 
 
-def _write_result(result, fmt: str) -> None:
-    """Stream *result* to standard output as it arrives (bounded memory for any size)."""
+def _write_result(result, fmt: str | None) -> None:
+    """Stream *result* to standard output as it arrives (bounded memory for any size),
+    in *fmt* or the default for its kind; a format that cannot express it is refused
+    before anything is written (see :func:`kg.results.output_format`)."""
     import shutil
 
-    from kg.results import render_chunks
+    from kg.results import output_format, render_chunks
 
+    fmt = output_format(result, fmt)
     width = shutil.get_terminal_size((0, 0)).columns if sys.stdout.isatty() else None
     # sys.stdout, not click.echo: echo strips escape sequences when not on a terminal
     # (the data formats must carry every character) and flushes on every call.
@@ -233,10 +237,12 @@ def results_format_option(f):
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(RESULT_FORMATS),
-        default="table",
-        show_default=True,
-        help="table for people; csv, tsv, json, xml are the W3C SPARQL results formats.",
+        type=click.Choice(RESULT_FORMATS + GRAPH_FORMATS),
+        default=None,
+        help="SELECT and ASK: table (the default, for people), or the W3C SPARQL results "
+        "formats csv, tsv, json, xml (an ASK in csv/tsv is a column 'boolean'). CONSTRUCT "
+        "and DESCRIBE: nt (N-Triples, the default) or turtle. A format that cannot hold "
+        "the answer is refused (exit 2).",
     )(f)
 
 
@@ -496,11 +502,14 @@ def sparql(
 
     Updates (INSERT, DELETE, LOAD...) are refused: the Turtle files are the truth.
     The prefixes kg:, ex:, rdfs:, schema:, org:, prov:... are predeclared.
+    SELECT and ASK answer as a table, csv, tsv, json or xml; CONSTRUCT and DESCRIBE
+    as N-Triples (nt) or turtle.
 
     \b
     Example:
         kg sparql 'SELECT ?s WHERE { ?s a kg:State }'
         kg sparql -f my-question.rq --format json
+        kg sparql 'CONSTRUCT WHERE { ex:nato ?p ?o }' --format turtle
     """
     if (text is None) == (file is None):
         raise UsageError("give the query as an argument or with -f FILE, not both or neither.")

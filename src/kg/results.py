@@ -22,8 +22,13 @@ feeds), survives.
 characters, escape sequences and bidirectional overrides coming from the data are shown
 escaped (``\\x1b``, ``\\u202e``), never raw, so a literal cannot recolour, rewrite or
 reorder what a person reads. Whitespace runs (newlines, tabs) collapse to one space.
-CONSTRUCT/DESCRIBE answers are N-Triples in every format, with those same characters
-written as N-Triples ``\\uXXXX`` escapes: the same triples, safe to print.
+CONSTRUCT/DESCRIBE answers are triples, written in a graph format (:data:`GRAPH_FORMATS`:
+N-Triples, streamed, or Turtle), with those same characters written as ``\\uXXXX``
+escapes: the same triples, safe to print. A results format cannot express a graph, nor a
+graph format rows: :func:`output_format` refuses the pair (the CLI asks it first);
+:func:`render_chunks` itself still writes N-Triples for a graph in a results format.
+ASK in CSV and TSV, which the W3C formats do not define, is a column named ``boolean``
+holding ``true`` or ``false``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from kg.errors import UsageError
 from kg.terms import Term
 
 FORMATS = ("table", "csv", "tsv", "json", "xml")
+"""Formats of SELECT rows and ASK answers (the W3C SPARQL results formats, and a table)."""
+GRAPH_FORMATS = ("nt", "turtle")
+"""Formats of CONSTRUCT/DESCRIBE answers: N-Triples (streamed) and Turtle."""
 
 Row = tuple[Term | None, ...]
 Triple = tuple[Term, Term, Term]
@@ -200,15 +208,45 @@ def render_chunks(result: Result, fmt: str, *, width: int | None = None) -> Iter
     fits its columns into it; other formats ignore it. An unknown format raises
     :class:`UsageError` here, before any output, not on the first ``next()``.
     """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown result format {fmt!r}; use one of: {', '.join(FORMATS)}.")
+    if fmt not in FORMATS + GRAPH_FORMATS:
+        known = ", ".join(FORMATS + GRAPH_FORMATS)
+        raise UsageError(f"unknown result format {fmt!r}; use one of: {known}.")
     if result.is_graph:
-        return _ntriples(result)
+        return _turtle(result) if fmt == "turtle" else _ntriples(result)
+    if fmt in GRAPH_FORMATS:
+        output_format(result, fmt)  # raises: rows and booleans are not triples
     if fmt == "table":
         from kg.table import render_table
 
         return render_table(result, width)
     return _RENDERERS[fmt](result)
+
+
+def output_format(result: Result, fmt: str | None) -> str:
+    """The format to write *result* in: *fmt*, or the default for its kind when None
+    (``table`` for SELECT and ASK, ``nt`` for CONSTRUCT and DESCRIBE).
+
+    Raises :class:`UsageError` when *fmt* cannot express that kind of answer: triples in
+    a results format (csv, tsv, json, xml, table), rows or a boolean in a graph format.
+    """
+    if result.is_graph:
+        if fmt is None or fmt in GRAPH_FORMATS:
+            return fmt or "nt"
+        raise UsageError(
+            f"a CONSTRUCT or DESCRIBE query answers with triples, which --format {fmt} "
+            "cannot express (it is a format for SELECT rows and ASK answers); use --format "
+            "nt (N-Triples, the default for triples) or --format turtle."
+        )
+    if fmt is None or fmt in FORMATS:
+        return fmt or "table"
+    if result.boolean is not None:
+        what = "an ASK query answers yes or no"
+    else:
+        what = "a SELECT query answers with rows"
+    raise UsageError(
+        f"{what}, which --format {fmt} cannot express (it is a format for the triples of "
+        "CONSTRUCT and DESCRIBE); use --format table (the default), csv, tsv, json or xml."
+    )
 
 
 class Memo(dict):
@@ -239,6 +277,39 @@ def _ntriples(result: Result) -> Iterator[str]:
         line = f"{s.n3()} {p.n3()} {o.n3()} .\n"
         # Term.n3 has escaped \t \n \r " \\ already; \uXXXX is N-Triples for the rest.
         yield _NT_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04X}", line[:-1]) + "\n"
+
+
+_TURTLE_UNSAFE = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _turtle(result: Result) -> Iterator[str]:
+    """The triples as Turtle, written by kg's own writer (as ``kg export``): the whole
+    graph is read first, since a subject's triples are written together. Characters
+    that could act on a terminal occur only in strings and IRIs, where Turtle reads
+    ``\\uXXXX`` escapes."""
+    from rdflib import BNode, Literal, URIRef
+
+    from kg.turtle import to_turtle
+
+    def node(term: Term):
+        if term.kind == "uri":
+            return URIRef(term.value)
+        if term.kind == "bnode":
+            return BNode(term.value)
+        if term.lang:
+            return Literal(term.value, lang=term.lang)
+        if term.datatype and term.datatype != _XSD_STRING:
+            return Literal(term.value, datatype=URIRef(term.datatype))
+        return Literal(term.value)
+
+    made = Memo(node)
+    text = to_turtle([(made[s], made[p], made[o]) for s, p, o in result.stream_triples()])
+    yield _TURTLE_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04X}", text)
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 # --- CSV and TSV -------------------------------------------------------------------
