@@ -5,9 +5,11 @@ paragraph with exit 2, on both engines."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
-from tests.conftest import invoke
+from tests.conftest import ROOT, invoke
 
 ENGINES = ("oxigraph", "reference")
 PREDECLARED = "or use one of the predeclared prefixes kg:, ex:,"
@@ -140,3 +142,47 @@ def test_the_help_says_which_formats_hold_which_answers(runner):
     text = " ".join(invoke(runner, "sparql", "--help").output.split())
     assert "CONSTRUCT and DESCRIBE: nt (N-Triples, the default) or turtle" in text
     assert "A format that cannot hold the answer is refused (exit 2)" in text
+
+
+# --- 3. the table fits the terminal ----------------------------------------------------
+
+POST = "NATO Assistant Secretary General for Political Affairs and Security Policy"
+COUNTERPART = ("query", "counterpart", "-p", "person=Jafar Huseynzada")
+
+
+def _table(runner, columns: str | None):
+    from kg.cli import cli
+
+    result = runner.invoke(cli, ["--project", str(ROOT), *COUNTERPART], env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.stderr
+    return result.output.splitlines()
+
+
+def _width(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_the_table_fits_COLUMNS(runner):
+    lines = _table(runner, "80")
+    assert max(_width(line) for line in lines) <= 80, lines
+    assert "…" in lines[2]
+    # the widest columns are cut first; the narrow ones keep their width
+    assert lines[0].split() == ["meeting", "when", "counterpart", "post", "represents"]
+    assert "Boris Ruge" in lines[2] and lines[2].endswith("NATO")
+
+
+def test_a_wide_COLUMNS_shows_whole_cells(runner):
+    lines = _table(runner, "200")
+    assert POST in lines[2] and "…" not in lines[2]
+
+
+def test_without_COLUMNS_a_pipe_gets_cells_cut_at_70(runner):
+    lines = _table(runner, None)
+    assert POST[:69] + "…" in lines[2]
+
+
+def test_a_narrow_COLUMNS_keeps_a_readable_minimum(runner):
+    lines = _table(runner, "20")
+    header = lines[0].split()
+    assert header[:2] == ["meeting", "when"], "columns are squeezed, never dropped"
+    assert all(len(cell) >= 10 for cell in lines[2].split("  ")[:2])

@@ -219,18 +219,29 @@ def _write_result(result, fmt: str | None) -> None:
     """Stream *result* to standard output as it arrives (bounded memory for any size),
     in *fmt* or the default for its kind; a format that cannot express it is refused
     before anything is written (see :func:`kg.results.output_format`)."""
-    import shutil
-
     from kg.results import output_format, render_chunks
 
     fmt = output_format(result, fmt)
-    width = shutil.get_terminal_size((0, 0)).columns if sys.stdout.isatty() else None
     # sys.stdout, not click.echo: echo strips escape sequences when not on a terminal
     # (the data formats must carry every character) and flushes on every call.
     out = sys.stdout
-    for chunk in render_chunks(result, fmt, width=width or None):
+    for chunk in render_chunks(result, fmt, width=_table_width()):
         out.write(chunk)
     out.flush()
+
+
+def _table_width() -> int | None:
+    """The width the table fits into: $COLUMNS when it is set to a number, else the
+    terminal's when standard output is one, else None (a pipe, a file, a test: cells
+    are cut at kg.table.TABLE_CELL_MAX characters)."""
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((0, 0)).columns or None
+    return None
 
 
 def results_format_option(f):
@@ -242,7 +253,7 @@ def results_format_option(f):
         help="SELECT and ASK: table (the default, for people), or the W3C SPARQL results "
         "formats csv, tsv, json, xml (an ASK in csv/tsv is a column 'boolean'). CONSTRUCT "
         "and DESCRIBE: nt (N-Triples, the default) or turtle. A format that cannot hold "
-        "the answer is refused (exit 2).",
+        "the answer is refused (exit 2). The table fits $COLUMNS or the terminal.",
     )(f)
 
 
