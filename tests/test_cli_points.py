@@ -186,3 +186,26 @@ def test_a_narrow_COLUMNS_keeps_a_readable_minimum(runner):
     header = lines[0].split()
     assert header[:2] == ["meeting", "when"], "columns are squeezed, never dropped"
     assert all(len(cell) >= 10 for cell in lines[2].split("  ")[:2])
+
+
+# --- 4. what "asserted" counts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_stats_counts_the_sources_apart_from_the_ontology(runner, engine, sources):
+    result = invoke(runner, "--engine", engine, "stats")
+    assert result.exit_code == 0, result.stderr
+    lines = result.output.splitlines()
+    asserted = len(sources.merged(with_ontology=False))
+    n = len(sources.graphs)
+    assert lines[0] == (
+        f"triples asserted: {asserted} (by {n} sources; a triple stated by several counts once)"
+    )
+    assert lines[1] == f"triples in the ontology: {len(sources.ontology)}"
+    assert lines[2].startswith("triples inferred: ")
+
+
+def test_stats_agree_on_both_engines(kg, reference):
+    fast, slow = kg.stats(), reference.stats()
+    for key in ("asserted", "ontology", "inferred"):
+        assert fast[key] == slow[key], key

@@ -614,14 +614,20 @@ def context(ctx: click.Context, output: Path | None):
 @cli.command()
 @click.pass_context
 def stats(ctx: click.Context):
-    """Count triples (asserted, inferred), entities by class, and sources.
+    """Count triples (asserted by the sources, in the ontology, inferred), entities by
+    class, and each source's triples.
 
     \b
     Example:
         kg stats
     """
     s = _graph(ctx).stats()
-    _say(f"triples asserted: {s['asserted']} (ontology {s['ontology']})")
+    sources = len(s["sources"])
+    _say(
+        f"triples asserted: {s['asserted']} (by {sources} source{'s' if sources != 1 else ''}; "
+        "a triple stated by several counts once)"
+    )
+    _say(f"triples in the ontology: {s['ontology']}")
     _say(f"triples inferred: {s['inferred']}")
     _say("entities by class (asserted):")
     for cls, n in s["classes"]:

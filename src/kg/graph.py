@@ -30,6 +30,13 @@ SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{
   GRAPH ?g {{ ?s <{RDF_TYPE}> ?class }}
   FILTER(?g != <{ONTOLOGY_GRAPH}>)
 }} GROUP BY ?class ORDER BY DESC(?n) ?class"""
+_ASSERTED = f"""
+SELECT (COUNT(*) AS ?n) WHERE {{
+  SELECT DISTINCT ?s ?p ?o WHERE {{
+    GRAPH ?g {{ ?s ?p ?o }}
+    FILTER(?g != <{ONTOLOGY_GRAPH}>)
+  }}
+}}"""
 _SOURCES = f"""
 PREFIX kg: <https://w3id.org/kg-diplo/ontology#>
 SELECT ?g (SAMPLE(?t) AS ?title) (COUNT(*) AS ?n) WHERE {{
@@ -294,7 +301,11 @@ class KnowledgeGraph:
         return build_context(ontology)
 
     def stats(self) -> dict:
-        """Counts of triples, of entities by class, and per source."""
+        """Counts of triples, of entities by class, and per source.
+
+        ``asserted`` counts the sources' triples (a triple stated by several sources
+        once, as in their merge), ``ontology`` the ontology's, ``inferred`` what OWL RL
+        added; each source's own count is under ``sources``."""
         store = self.store  # builds first when needed, and reads the manifest
         files = getattr(self, "manifest", {}).get("sources", {})
         sources = []
@@ -311,8 +322,9 @@ class KnowledgeGraph:
             (row[0].short(), int(row[1].value))
             for row in self.sparql(_CLASSES, inferred=False).rows
         ]
+        (asserted,) = self.sparql(_ASSERTED, inferred=False).rows[0]
         return {
-            "asserted": store.count(None) - store.count(INFERRED_GRAPH),
+            "asserted": int(asserted.value),
             "ontology": store.count(ONTOLOGY_GRAPH),
             "inferred": store.count(INFERRED_GRAPH),
             "classes": classes,
