@@ -209,3 +209,42 @@ def test_stats_agree_on_both_engines(kg, reference):
     fast, slow = kg.stats(), reference.stats()
     for key in ("asserted", "ontology", "inferred"):
         assert fast[key] == slow[key], key
+
+
+# --- 5. FROM and FROM NAMED --------------------------------------------------------------
+
+MISSING = "http://example.org/missing"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("keyword", ["FROM", "FROM NAMED"])
+def test_from_a_graph_the_project_does_not_hold_is_refused(runner, engine, keyword):
+    query = f"SELECT * {keyword} <{MISSING}> WHERE {{ ?s ?p ?o }}"
+    result = invoke(runner, "--engine", engine, "sparql", query)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert _error(result).startswith(
+        f"Error: the query reads {keyword} <{MISSING}>, which is not a graph of this "
+        "project; its graphs are the sources ex:"
+    ), result.stderr
+    assert "(kg stats lists them) and the ontology kgg:ontology." in _error(result)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_from_a_source_reads_that_source_only(runner, engine, sources):
+    source = "https://w3id.org/kg-diplo/id/ref-wikidata-ids"
+    expected = len(next(g for name, g in sources.graphs.items() if str(name) == source))
+    for query in (
+        f"SELECT (COUNT(*) AS ?n) FROM <{source}> WHERE {{ ?s ?p ?o }}",
+        "SELECT (COUNT(*) AS ?n) FROM ex:ref-wikidata-ids WHERE { ?s ?p ?o }",
+        f"SELECT (COUNT(*) AS ?n) FROM NAMED <{source}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    ):
+        result = invoke(runner, "--engine", engine, "sparql", query, "--format", "csv")
+        assert result.exit_code == 0, result.stderr
+        assert result.output.splitlines() == ["n", str(expected)], query
+
+
+def test_from_in_a_comment_or_a_string_is_no_clause(runner):
+    query = "SELECT ?s WHERE { ?s kg:title 'FROM <urn:x>' } # FROM <urn:y>"
+    result = invoke(runner, "sparql", query)
+    assert result.exit_code == 0, result.stderr

@@ -514,7 +514,9 @@ def sparql(
     Updates (INSERT, DELETE, LOAD...) are refused: the Turtle files are the truth.
     The prefixes kg:, ex:, rdfs:, schema:, org:, prov:... are predeclared.
     SELECT and ASK answer as a table, csv, tsv, json or xml; CONSTRUCT and DESCRIBE
-    as N-Triples (nt) or turtle.
+    as N-Triples (nt) or turtle. FROM and FROM NAMED may name the sources' graphs
+    (ex:<file stem>, see kg stats) and the ontology (kgg:ontology); the query then reads
+    those graphs only, without inferences. Any other graph is refused (exit 2).
 
     \b
     Example:

@@ -160,3 +160,106 @@ def undeclared_message(missing: list[str], predeclared: Mapping[str, str] | None
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def dataset_clauses(text: str, predeclared: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    """The graphs a query's ``FROM`` and ``FROM NAMED`` clauses name, as
+    ``("FROM" or "FROM NAMED", iri)``, IRIs resolved against the query's ``PREFIX`` and
+    ``BASE`` declarations and *predeclared*. A name that cannot be resolved (an unknown
+    prefix) is left out: the engine refuses that query itself."""
+    if "from" not in text.lower():
+        return []
+    prefixes = dict(predeclared or {})
+    base: str | None = None
+    found: list[tuple[str, str]] = []
+    depth = 0
+    state = ""  # what the previous tokens were waiting for
+    pending_prefix = ""
+    for kind, token in _tokens(text):
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth = max(depth - 1, 0)
+        upper = token.upper() if kind == "word" else ""
+        if state == "PREFIX" and kind == "pname":
+            pending_prefix, state = token.partition(":")[0], "PREFIX IRI"
+            continue
+        if state == "PREFIX IRI" and kind == "iri":
+            prefixes[pending_prefix] = _resolve(_iri(token), base)
+        elif state == "BASE" and kind == "iri":
+            base = _resolve(_iri(token), base)
+        elif state == "FROM" and upper == "NAMED":
+            state = "FROM NAMED"
+            continue
+        elif state in ("FROM", "FROM NAMED") and kind in ("iri", "pname"):
+            iri = _iri(token) if kind == "iri" else _expand(token, prefixes)
+            if iri is not None:
+                found.append((state, _resolve(iri, base)))
+        state = upper if upper in ("PREFIX", "BASE") or (upper == "FROM" and depth == 0) else ""
+    return found
+
+
+def _iri(token: str) -> str:
+    """The IRI an ``<...>`` token writes, its ``\\u`` escapes read."""
+    return _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), token[1:-1])
+
+
+def _expand(token: str, prefixes: Mapping[str, str]) -> str | None:
+    prefix, _, local = token.partition(":")
+    if prefix not in prefixes:
+        return None
+    return prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", local.rstrip("."))
+
+
+def _resolve(iri: str, base: str | None) -> str:
+    """*iri* resolved against *base* when it is relative (RFC 3986)."""
+    if base is None or re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", iri):
+        return iri
+    from urllib.parse import urljoin
+
+    return urljoin(base, iri)
+
+
+def check_dataset(
+    text: str, predeclared: Mapping[str, str] | None, graphs: list[str], ontology: str
+) -> bool:
+    """Whether *text* chooses its own dataset with ``FROM``/``FROM NAMED``; raises
+    :class:`UsageError` when it names a graph that is not one of *graphs* (the sources and
+    the ontology, *ontology* being the latter's name): an engine would answer from an
+    empty graph, or from the whole store, as if the clause were not there."""
+    from kg.errors import UsageError
+    from kg.namespaces import compact
+
+    clauses = dataset_clauses(text, predeclared)
+    known = set(graphs)
+    for keyword, iri in clauses:
+        if iri in known:
+            continue
+        sources = [compact(g) for g in graphs if g != ontology]
+        shown_sources = ", ".join(sources[:3])
+        if len(sources) > 3:
+            shown_sources += f" and {len(sources) - 3} more"
+        what = f"the sources {shown_sources}" if sources else "no source yet"
+        raise UsageError(
+            f"the query reads {keyword} <{_cut(iri, 80)}>, which is not a graph of this "
+            f"project; its graphs are {what} (kg stats lists them) and the ontology "
+            f"{compact(ontology)}. Name one of those, or leave {keyword} out to query the "
+            "whole graph."
+        )
+    return bool(clauses) or _has_from(text)
+
+
+def _has_from(text: str) -> bool:
+    """Whether a ``FROM`` keyword stands in *text* outside every group (a dataset clause
+    whose graph could not be resolved still replaces the store's dataset)."""
+    if "from" not in text.lower():
+        return False
+    depth = 0
+    for kind, token in _tokens(text):
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth = max(depth - 1, 0)
+        elif kind == "word" and depth == 0 and token.upper() == "FROM":
+            return True
+    return False

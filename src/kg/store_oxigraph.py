@@ -17,8 +17,9 @@ from typing import TypeVar
 import pyoxigraph as ox
 
 from kg.errors import QueryFailed, QueryTextError
+from kg.namespaces import ONTOLOGY_GRAPH
 from kg.results import Result
-from kg.sparql_text import bind_values, undeclared_message, undeclared_prefixes
+from kg.sparql_text import bind_values, check_dataset, undeclared_message, undeclared_prefixes
 from kg.store import refuse_updates
 from kg.terms import Term
 
@@ -65,7 +66,13 @@ class OxigraphStore:
         prefixes: Mapping[str, str] | None = None,
     ) -> Result:
         refuse_updates(sparql)
-        default, named = self.views(inferred)
+        graphs = [g.value for g in self._named]
+        if check_dataset(sparql, prefixes, graphs, ONTOLOGY_GRAPH):
+            # FROM / FROM NAMED choose the graphs: Oxigraph would let the view's graphs
+            # given below override them, as if the clauses were not there.
+            default, named = None, None
+        else:
+            default, named = self.views(inferred)
         if bindings:  # typed, validated terms, serialised: see kg.sparql_text
             bound = bind_values(sparql, {k: v.n3() for k, v in bindings.items()})
             if bound != sparql:

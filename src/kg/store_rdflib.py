@@ -12,9 +12,9 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.term import Node
 
 from kg.errors import QueryTextError, UsageError
-from kg.namespaces import INFERRED_GRAPH
+from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kg.results import Result
-from kg.sparql_text import undeclared_message, undeclared_prefixes
+from kg.sparql_text import check_dataset, undeclared_message, undeclared_prefixes
 from kg.store import READ_ONLY
 from kg.terms import Term
 
@@ -82,6 +82,7 @@ class RdflibStore:
         # over HTTP (kg goes on the network only for an allowed SERVICE).
         rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
         parsed = prepare(sparql, prefixes)
+        check_dataset(sparql, prefixes, list(self._graphs), ONTOLOGY_GRAPH)
         init = {Variable(k): to_rdflib(v) for k, v in (bindings or {}).items()}
         res = self.dataset(inferred=inferred).query(parsed, initBindings=init)
         if res.type == "ASK":
