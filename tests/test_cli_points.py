@@ -248,3 +248,19 @@ def test_from_in_a_comment_or_a_string_is_no_clause(runner):
     query = "SELECT ?s WHERE { ?s kg:title 'FROM <urn:x>' } # FROM <urn:y>"
     result = invoke(runner, "sparql", query)
     assert result.exit_code == 0, result.stderr
+
+
+# --- 6. a parameter given twice -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_parameter_given_twice_is_refused(runner, engine):
+    args = ("query", "memberships", "-p", "state=ex:azerbaijan", "-p", "state=ex:armenia")
+    result = invoke(runner, "--engine", engine, *args)
+    assert result.exit_code == 2
+    assert _error(result) == (
+        "Error: parameter 'state' is given twice ('ex:azerbaijan' and 'ex:armenia'); "
+        "give it once.\n"
+    )
+    same = invoke(runner, "query", "memberships", "-p", "state=a", "-p", " state=a")
+    assert same.exit_code == 2 and "is given twice ('a' and 'a')" in _error(same)

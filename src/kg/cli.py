@@ -474,14 +474,20 @@ def query(
         kg query memberships -p state=Azerbaijan
         kg query as-of -p date=1995-06-01 --format csv
     """
-    given = {}
+    given: dict[str, str] = {}
     for item in params:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise UsageError(
                 f"parameter {shown(item)} is not NAME=VALUE; write e.g. -p state=Azerbaijan."
             )
-        given[key.strip()] = value
+        if key in given:
+            raise UsageError(
+                f"parameter {shown(key)} is given twice ({shown(given[key])} and "
+                f"{shown(value)}); give it once."
+            )
+        given[key] = value
     graph = _graph(ctx, timeout)
     try:
         result = graph.run(name, given, inferred=inferred)
