@@ -8,6 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from kg.errors import UsageError
+from kg.queries import Param, to_term
 from kg.sparql_text import bind_values
 from kg.terms import Term
 
@@ -98,3 +99,26 @@ def test_language_and_datatype_are_checked():
 def test_cli_path_rejects_unsafe_iris(kg):
     with pytest.raises(UsageError, match="not a valid IRI"):
         kg.run("memberships", {"state": "<http://example.org/a> } UNION { ?s ?p ?o>"})
+
+
+@pytest.mark.parametrize(
+    ("dates", "given", "day"),
+    [
+        ("first", "2024-02", "2024-02-01"),
+        ("last", "2024-02", "2024-02-29"),
+        ("last", "2005", "2005-12-31"),
+    ],
+)
+def test_a_coarse_date_binds_as_one_xsd_date_term(store, dates, given, day):
+    """A year or a month that ``#+ dates:`` lets stand for a day is bound as that day, a
+    typed term like any other: the query sees a date, never the text that was typed."""
+    term = to_term(Param("d", "_d", True, "date", dates=dates), given, lambda text: text)
+    assert term == Term.literal(day, "http://www.w3.org/2001/XMLSchema#date")
+    rows = run(store, "SELECT ?d WHERE { BIND(?_d AS ?d) }", _d=term)
+    assert rows == [[f'"{day}"^^<http://www.w3.org/2001/XMLSchema#date>']]
+
+
+@pytest.mark.parametrize("value", ['2005" } UNION { ?s ?p ?o } #', "2005> }", "2005\n}"])
+def test_a_coarse_date_with_a_break_out_is_refused(value):
+    with pytest.raises(UsageError):
+        to_term(Param("d", "_d", True, "date", dates="first"), value, lambda text: text)
