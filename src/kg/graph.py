@@ -386,12 +386,8 @@ def _emit_result(result: Result, emit) -> None:
 def _involving(report, files: set[str]):
     """The part of *report* that involves one of *files* (shown paths): a problem is
     theirs when it is written, even in part, in one of them."""
-    kept = [
-        v for v in report.violations if any(f.rsplit(":", 1)[0] in files for f in v.files)
-    ]
-    return type(report)(
-        conforms=all(v.severity != "Violation" for v in kept), violations=kept
-    )
+    kept = [v for v in report.violations if any(f.rsplit(":", 1)[0] in files for f in v.files)]
+    return type(report)(conforms=all(v.severity != "Violation" for v in kept), violations=kept)
 
 
 def _expand_paths(paths: Iterable[Path]) -> list[Path]:
