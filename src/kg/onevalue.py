@@ -41,10 +41,10 @@ def one_value_results(store: ox.Store, project, graphs: dict[str, str]) -> list[
     if not sources:
         return []
     values = " ".join(f"<{p}>" for p in ONE_PER_SOURCE)
+    # a self-join on (graph, subject, property): faster in Oxigraph than GROUP BY ... HAVING
     query = (
-        f"SELECT ?g ?s ?p ?o WHERE {{ {{ SELECT ?g ?s ?p WHERE {{ VALUES ?p {{ {values} }} "
-        "GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ?s ?p HAVING (COUNT(DISTINCT ?o) > 1) } "
-        "GRAPH ?g { ?s ?p ?o } }"
+        f"SELECT DISTINCT ?g ?s ?p ?o WHERE {{ VALUES ?p {{ {values} }} "
+        "GRAPH ?g { ?s ?p ?o . ?s ?p ?other FILTER (?o != ?other) } }"
     )
     found: dict[tuple[str, str, str], list] = {}
     for row in store.query(query, named_graphs=sources):

@@ -89,7 +89,12 @@ def vocabulary_results(store: ox.Store, project, graphs: dict[str, str]) -> list
         elif not cls.startswith(owned) and not foreign_ok(cls):
             message = _foreign(cls, "class", foreign)
             results += _uses(store, sources, cls, None, UNKNOWN_CLASS, message)
-    used = _column(store, "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?s ?t ?o } }", sources)
+    # each property used, and whether with literals, other values or both: one pass
+    kinds_of_values: dict[str, set[bool]] = {}
+    query = "SELECT DISTINCT ?t (isLiteral(?o) AS ?l) WHERE { GRAPH ?g { ?s ?t ?o } }"
+    for row in store.query(query, named_graphs=sources):
+        kinds_of_values.setdefault(row[0].value, set()).add(row[1].value == "true")
+    used = set(kinds_of_values)
     for prop in sorted(used):
         if prop.startswith(owned) and prop not in properties:
             if prop in classes:
@@ -109,8 +114,12 @@ def vocabulary_results(store: ox.Store, project, graphs: dict[str, str]) -> list
         elif not prop.startswith(owned) and not foreign_ok(prop):
             message = _foreign(prop, "property", foreign)
             results += _uses(store, sources, None, prop, UNKNOWN_PROPERTY, message)
-    objects = sorted(p for p in used if OBJECT_PROPERTY in kinds.get(p, ()))
-    data = sorted(p for p in used if DATATYPE_PROPERTY in kinds.get(p, ()))
+    objects = sorted(
+        p for p in used if OBJECT_PROPERTY in kinds.get(p, ()) and True in kinds_of_values[p]
+    )
+    data = sorted(
+        p for p in used if DATATYPE_PROPERTY in kinds.get(p, ()) and False in kinds_of_values[p]
+    )
     if objects:
         message = (
             "{p} links to a node (it is an owl:ObjectProperty), but this value is a literal. "
