@@ -56,10 +56,17 @@ _COPIED = ("kg.toml", "ontology", "queries")
 _LINKED = ("README.md", "pyproject.toml", "src", "tests", "docs", "bench", ".ci")
 
 
+def _remove(root: Path, owner: int) -> None:
+    """Remove the copy, in the process that made it only: a child forked by a test
+    (kg.worker, multiprocessing) inherits this exit handler and must not run it."""
+    if os.getpid() == owner:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _shipped_copy() -> Path:
     """A copy of REPO holding only the SHIPPED sources, removed when the process ends."""
     root = Path(tempfile.mkdtemp(prefix="kg-shipped-")).resolve()
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    atexit.register(_remove, root, os.getpid())
     for name in _COPIED:
         source = REPO / name
         if source.is_dir():

@@ -107,13 +107,15 @@ def test_sources_that_disagree_are_a_warning_not_a_violation(runner, project_cop
     kg = KnowledgeGraph(Project.load(project_copy))
     timeline = {r["node"]: r for r in kg.run("timeline", {"state": "ex:testland"}).dicts()}
     row = timeline["ex:testland-plan"]
-    assert row["date"] == "2004–2005 (sources disagree)"
+    assert row["date"] == "2004\u20132005 (sources disagree)"
     assert row["sources"] in (
         "fixture-page-a 2004; fixture-page-b 2005",
         "fixture-page-b 2005; fixture-page-a 2004",
     )
     as_of = kg.run("as-of", {"date": "2004-06-01"}).dicts()
-    assert [r["since"] for r in as_of if r["who"] == "Testland"] == ["2004–2005 (sources disagree)"]
+    assert [r["since"] for r in as_of if r["who"] == "Testland"] == [
+        "2004\u20132005 (sources disagree)"
+    ]
 
 
 def test_sources_that_agree_at_different_precision_are_quiet(runner, project_copy):

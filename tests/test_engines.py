@@ -25,8 +25,7 @@ def _canonical(result):
         rows.append(
             tuple(
                 sorted(
-                    (k, _parts(v) if k in ("sources", "attested") else v)
-                    for k, v in row.items()
+                    (k, _parts(v) if k in ("sources", "attested") else v) for k, v in row.items()
                 )
             )
         )

@@ -564,7 +564,9 @@ def test_reference_engine_does_not_fetch_from_graphs(project_copy):
                 "sparql",
                 f"SELECT * {clause} WHERE {{ ?s ?p ?o }} LIMIT 1",
             )
-            assert result.returncode == 0, result.stderr
+            # refused before any engine sees it: not a graph of this project
+            assert result.returncode == 2, result.stderr
+            assert "not a graph of this project" in result.stderr
         assert seen == []
     finally:
         server.shutdown()

@@ -21,12 +21,12 @@ GRAPH = EX + "synthetic-test"
 
 #: How each injected kind shows up in pyshacl's report (the start of its sh:message).
 MESSAGES = {
-    "A meeting participation needs exactly one kg:participant": "state-as-participant",
+    "kg:participant must be a kg:Person": "state-as-participant",
     "A meeting needs at least two different participants": "single-participant",
     "Every entity needs a human-readable name": "missing-label",
     "This ends (": "end-before-start",
     "This membership makes": "member-of-itself",
-    "A node may have only one kg:startDate": "bad-date",
+    "kg:startDate must be written as a date": "bad-date",
 }
 
 

@@ -54,7 +54,7 @@ EXPECTED: dict[str, list[dict[str, str]]] = {
         {
             "kind": "agreement",
             "with": "NATO",
-            "start": "2004–2005 (sources disagree)",
+            "start": "2004\u20132005 (sources disagree)",
             "end": "",
             "relation": "ex:azerbaijan-ipap",
             "sources": "caliber-az-2025-azerbaijan-nato; ref-azerbaijan-mfa-nato 2004; "
@@ -119,7 +119,7 @@ EXPECTED: dict[str, list[dict[str, str]]] = {
             "node": "ex:participation-azerbaijan-isaf",
         },
         {
-            "date": "2004–2005 (sources disagree)",
+            "date": "2004\u20132005 (sources disagree)",
             "event": "plan in force",
             "what": "Azerbaijan's Individual Partnership Action Plan",
             "sources": "ref-azerbaijan-mfa-nato 2004; ref-nato-press-release-2008-ipap 2005",
@@ -211,7 +211,7 @@ EXPECTED: dict[str, list[dict[str, str]]] = {
             "who": "Azerbaijan",
             "what": "partnership plan",
             "in": "Individual Partnership Action Plan",
-            "since": "2004–2005 (sources disagree)",
+            "since": "2004\u20132005 (sources disagree)",
             "sources": "ref-azerbaijan-mfa-nato 2004; ref-nato-press-release-2008-ipap 2005",
         },
         {
@@ -352,7 +352,7 @@ def test_timeline_window(kg):
     rows = kg.run("timeline", {"from": "2000-01-01", "to": "2021-12-31"}).dicts()
     assert [r["date"] for r in rows] == [
         "2002-11-20",
-        "2004–2005 (sources disagree)",
+        "2004\u20132005 (sources disagree)",
         "2008",
         "2021-12-04",
     ]

@@ -69,8 +69,9 @@ def disagreements(store: ox.Store, sources: list[str]) -> list[Disagreement]:
             claims.setdefault((node.value, prop.value), set()).add((value.value, graph.value))
     found = []
     for (node, prop), said in sorted(claims.items()):
-        values_ = {v for v, _ in said}
-        if any(not agree(a, b) for a in values_ for b in values_):
+        # Between sources only: one file giving two values is that file's own violation
+        # (kg.onevalue), not a disagreement.
+        if any(not agree(a, b) for a, ga in said for b, gb in said if ga != gb):
             found.append(Disagreement(node, prop, tuple(sorted(said))))
     return found
 
