@@ -176,6 +176,18 @@ def test_a_word_of_a_label_is_suggested_not_taken(graph):
     assert len(re.findall(r"'[^']*Ruge[^']*' \(ex:", message)) == 3
 
 
+def test_suggestions_for_a_typed_parameter_are_of_its_class(graph):
+    """A kg:Organisation is asked for: of the labels holding 'Partnership', the
+    organisation's, not the state's or the article's."""
+    message = refusal(graph, "partners", organisation="Partnership")
+    assert message.endswith(
+        "Did you mean 'Partnership for Peace' (ex:pfp) or 'Euro-Atlantic Partnership "
+        "Council' (ex:eapc)?"
+    ), message
+    # when nothing of the class fits, any entity is suggested
+    assert "'Boris Ruge' (ex:boris-ruge)" in refusal(graph, "partners", organisation="Ruge")
+
+
 def test_a_word_of_exactly_one_label_is_still_only_suggested(graph):
     message = refusal(graph, "anything", entity="kosovo")
     assert message.endswith("Did you mean 'Kosovo Force' (ex:kfor)?")

@@ -333,7 +333,7 @@ class KnowledgeGraph:
 
     # -- naming things -------------------------------------------------------------------
 
-    def resolve(self, text: str) -> str:
+    def resolve(self, text: str, *, expects: str | None = None) -> str:
         """The IRI a person meant by ``<iri>``, a CURIE (``ex:azerbaijan``) or a label
         (``Azerbaijan``), checked to be well formed and to name something in the asserted
         view (see :mod:`kg.resolve`). Remembered for the life of this object: the store it
@@ -343,7 +343,7 @@ class KnowledgeGraph:
         from kg.resolve import resolve_name
 
         memo = self.__dict__.setdefault("_resolved", {})
-        return resolve_name(text, partial(self.sparql, inferred=False), memo)
+        return resolve_name(text, partial(self.sparql, inferred=False), memo, expects=expects)
 
     def kinds(self, iri: str) -> Kinds:
         """The classes of the entity *iri* (its types and every class above them, from the

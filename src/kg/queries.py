@@ -444,7 +444,9 @@ def _regular_query(path: Path) -> Path:
     return path
 
 
-Resolver = Callable[[str], str]
+#: Turns a label, CURIE or IRI into an IRI; called with ``expects=CLASS`` for a parameter
+#: that ``#+ classes:`` types, so that its suggestions favour entities of that class.
+Resolver = Callable[..., str]
 #: What the entity an IRI names is (see :func:`kg.resolve.kinds_of`).
 KindsOf = Callable[[str], Kinds]
 
@@ -533,6 +535,8 @@ def to_term(param: Param, raw: str, resolve: Resolver) -> Term:
     if problem:
         raise UsageError(f"parameter {param.name!r} got {shown(raw)}: {problem}.")
     if param.kind == "iri":
+        if param.expects:
+            return Term.iri(check_iri(resolve(raw, expects=param.expects), raw))
         return Term.iri(resolve_iri(raw, resolve))
     if param.kind == "literal":
         return Term.literal(raw)

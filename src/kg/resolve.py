@@ -53,6 +53,9 @@ SELECT DISTINCT ?type ?class WHERE { ?_iri a ?type . ?type rdfs:subClassOf* ?cla
 _CLASS_LABEL = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT DISTINCT ?label WHERE { ?_class rdfs:label ?label }"""
+_OF_CLASS = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?s WHERE { ?s a/rdfs:subClassOf* ?_class FILTER(isIRI(?s)) }"""
 _EXISTS = "SELECT ?s WHERE { { ?_iri ?p ?o } UNION { ?s ?p ?_iri } } LIMIT 1"
 _SAME_BUT_CASE = """SELECT DISTINCT ?s WHERE { ?s ?p ?o
   FILTER(isIRI(?s) && LCASE(STR(?s)) = ?_lower) }"""
@@ -89,14 +92,21 @@ class RunQuery(Protocol):
     def __call__(self, text: str, *, bindings: Mapping[str, Term] | None = None) -> Result: ...
 
 
-def resolve_name(text: str, run: RunQuery, memo: MutableMapping[str, str] | None = None) -> str:
+def resolve_name(
+    text: str,
+    run: RunQuery,
+    memo: MutableMapping[str, str] | None = None,
+    *,
+    expects: str | None = None,
+) -> str:
     """The IRI a person meant by *text*: ``<iri>``, an absolute ``scheme://`` IRI, a CURIE
     with a known prefix (``ex:azerbaijan``), or a label (``rdfs:label``, ``skos:altLabel``
     or ``kg:handle``, any case) naming exactly one entity.
 
     Raises :class:`UsageError` when the text is no valid IRI, names nothing, or names
     several entities. *memo* remembers what was found (a graph's store does not change
-    while it is open); failures are not remembered.
+    while it is open); failures are not remembered. *expects* (a class IRI) puts the
+    entities of that class first among the suggestions for a name that matches nothing.
     """
     if memo is not None and text in memo:
         return memo[text]
@@ -115,7 +125,7 @@ def resolve_name(text: str, run: RunQuery, memo: MutableMapping[str, str] | None
     elif _is_curie(name):
         iri = _existing(check_iri(expand(name) or "", text), text, run)
     else:
-        iri = _labelled(name, text, run)
+        iri = _labelled(name, text, run, expects)
     if memo is not None:
         memo[text] = iri
     return iri
@@ -193,7 +203,7 @@ def _existing(iri: str, text: str, run: RunQuery) -> str:
     raise UsageError(f"{shown(text)} names nothing in the graph.{hint}")
 
 
-def _labelled(name: str, text: str, run: RunQuery) -> str:
+def _labelled(name: str, text: str, run: RunQuery, expects: str | None = None) -> str:
     """The one entity labelled *name* (any case), else the one entity whose label's
     initials *name* is (EAPC); otherwise an error naming the candidates or the closest
     labels. A partial match is only ever suggested: it never stands for the entity."""
@@ -220,6 +230,11 @@ def _labelled(name: str, text: str, run: RunQuery) -> str:
                 "Give a CURIE or the whole label."
             )
     near = suggest(name, labels)
+    if expects and labels:
+        # Ruge for a kg:Person: Boris Ruge, not the documents and nodes named after him
+        typed = {r[0].value for r in run(_OF_CLASS, bindings={"_class": Term.iri(expects)}).rows}
+        fitting = suggest(name, [(iri, label) for iri, label in labels if iri in typed])
+        near = fitting or near  # an entity of the expected class, if any fits
     hint = f" Did you mean {_listed(near, last=' or ')}?" if near else ""
     if ":" in name and name.partition(":")[0] in PREFIXES:
         why = "it is not a CURIE either: a CURIE holds no spaces"
@@ -322,7 +337,9 @@ class Kinds:
                 article = "an" if label[:1].lower() in "aeiou" else "a"
                 parts.append(f"{article} {printable(label[:60])} ({_curie(iri)})")
             else:
-                parts.append(f"a {_curie(iri)}")
+                curie = _curie(iri)
+                local = curie.rpartition(":")[2] or curie
+                parts.append(f"{'an' if local[:1].lower() in 'aeiou' else 'a'} {curie}")
         return " and ".join(parts)
 
 
