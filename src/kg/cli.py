@@ -301,15 +301,22 @@ def cli(ctx: click.Context, project: Path | None, engine: str):
 )
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str):
-    """Check the asserted data against the SHACL shapes.
+    """Check the asserted data: the SHACL shapes, the closed vocabulary (every class
+    and property declared in the ontology), one value per fact in each source.
+    Sources that disagree on a date are reported as warnings.
 
-    With PATHs (Turtle files or folders), check those instead of the project's data/,
-    e.g. a new source before you add it. Exit 0 conforms, 1 violations, 2 unusable input.
+    With PATHs (Turtle files or folders), check them in the context of the project:
+    the report is what 'kg validate' would say with those files added (a file named
+    like an existing source replaces it), limited to the problems that involve them.
+    So a new source is checked against what it joins before you add it.
+
+    Exit 0 conforms (warnings allowed), 1 violations, 2 unusable input.
 
     \b
     Example:
         kg validate
-        kg validate --format json new-source.ttl
+        kg validate ~/drafts/new-source.ttl
+        kg validate --format json data/ref-nato-topics-49276.ttl
     """
     report = _graph(ctx).validate(paths or None)
     text = report.render(fmt)
