@@ -59,6 +59,21 @@ def test_build_then_query(runner, project_copy):
     assert {"ex:armenia", "ex:azerbaijan"} <= set(_states(project_copy))
 
 
+def test_an_edit_with_its_mtime_set_back_is_seen(project_copy):
+    """Bytes changed, size kept, mtime restored (``touch -r``, ``cp -p``, a restored
+    backup): ctime still moved, so the change is found and the store rebuilt."""
+    project = Project.load(project_copy)
+    KnowledgeGraph(project).build()
+    path = project_copy / "data" / "ref-nato-topics-49276.ttl"
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    assert '"1997"^^xsd:gYear' in text
+    path.write_text(text.replace('"1997"^^xsd:gYear', '"1998"^^xsd:gYear'), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    assert not KnowledgeGraph(project).build().skipped
+
+
 def test_staleness(project_copy):
     project = Project.load(project_copy)
     KnowledgeGraph(project).build()

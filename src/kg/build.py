@@ -90,8 +90,11 @@ class BuildReport:
 
 
 def _stat(path: Path) -> tuple[int, int]:
+    """Size and the later of mtime and ctime: mtime alone can be set back (``touch -r``,
+    ``cp -p``, ``rsync -a``, a restored backup) over changed bytes of the same size, but
+    ctime moves on every change and no user can set it. (Recorded as ``mtime_ns``.)"""
     st = path.stat()
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, max(st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _sha256(path: Path) -> str:
