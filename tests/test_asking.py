@@ -184,8 +184,13 @@ def test_suggestions_for_a_typed_parameter_are_of_its_class(graph):
         "Did you mean 'Partnership for Peace' (ex:pfp) or 'Euro-Atlantic Partnership "
         "Council' (ex:eapc)?"
     ), message
-    # when nothing of the class fits, any entity is suggested
-    assert "'Boris Ruge' (ex:boris-ruge)" in refusal(graph, "partners", organisation="Ruge")
+    # when nothing of the class is near, the entities of the class are listed (another
+    # entity would be refused)
+    message = refusal(graph, "partners", organisation="Ruge")
+    assert "Boris Ruge" not in message
+    assert "The kg:Organisation entities are 'Euro-Atlantic Partnership Council' (ex:eapc)" in (
+        message
+    )
 
 
 def test_a_word_of_exactly_one_label_is_still_only_suggested(graph):

@@ -211,3 +211,65 @@ def test_validate_an_empty_folder_is_a_usage_error(runner, project_copy, tmp_pat
     result = invoke(runner, "validate", str(empty), project=project_copy)
     assert result.exit_code == 2
     assert "nothing to validate" in result.stderr
+
+
+def test_an_end_before_two_agreeing_starts_is_one_problem(runner, project_copy, tmp_path):
+    """The article says 1992, the foreign ministry 1992-03: an end in 1990 is one
+    violation (against the earliest start), not one per start."""
+    clash = tmp_path / "fixture-end.ttl"
+    clash.write_text(
+        source(
+            "fixture-end",
+            """
+ex:membership-azerbaijan-nacc a kg:Membership ;
+    rdfs:label "Azerbaijan's membership of the North Atlantic Cooperation Council"@en ;
+    kg:endDate "1990"^^xsd:gYear .
+""",
+        ),
+        encoding="utf-8",
+    )
+    for engine in ("oxigraph", "reference"):
+        result = invoke(
+            runner,
+            "--engine",
+            engine,
+            "validate",
+            "--format",
+            "json",
+            str(clash),
+            project=project_copy,
+        )
+        assert result.exit_code == 1, result.output
+        problems = [r for r in json.loads(result.output)["results"] if r["severity"] == "Violation"]
+        assert [p["message"][:40] for p in problems] == ["This ends (1990) before it starts (1992)"]
+
+
+@pytest.mark.parametrize(
+    ("tenure", "claim", "message"),
+    [
+        (
+            "ex:tenure-ruge-asg",
+            'kg:endDate "2024-12-31"^^xsd:date',
+            "A source shows this in force on 2025-01-31, after it ends (2024-12-31).",
+        ),
+        (
+            "ex:tenure-huseynzada-head-of-mission",
+            'kg:startDate "2024-07"^^xsd:gYearMonth',
+            "A source shows this in force on 2024-06-26, before it starts (2024-07).",
+        ),
+    ],
+)
+def test_a_claim_that_clashes_with_a_source_showing_it_in_force(
+    runner, project_copy, tmp_path, tenure, claim, message
+):
+    """The X post shows Ruge in post on 2025-01-31, Trend shows Huseynzada on
+    2024-06-26: a new source ending or starting the tenure on the wrong side clashes."""
+    path = tmp_path / "fixture-tenure.ttl"
+    path.write_text(
+        source("fixture-tenure", f'\n{tenure} a kg:Tenure ; rdfs:label "T"@en ; {claim} .\n'),
+        encoding="utf-8",
+    )
+    for engine in ("oxigraph", "reference"):
+        result = invoke(runner, "--engine", engine, "validate", str(path), project=project_copy)
+        assert result.exit_code == 1, result.output
+        assert message in result.output

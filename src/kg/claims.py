@@ -16,11 +16,12 @@ work, and the build keeps both claims.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kg.namespaces import KG, KGSH, ONTOLOGY_GRAPH, compact
+from kg.namespaces import KG, KGSH, ONTOLOGY_GRAPH, XSD, compact
 
 #: The properties whose value is a dated fact one source may claim differently from
 #: another. (``kg:attestedOn`` repeats by design, and the bounds ``kg:notLaterThan`` /
@@ -29,6 +30,10 @@ CLAIMED = tuple(
     KG + name for name in ("startDate", "endDate", "date", "foundingDate", "datePublished")
 )
 
+#: A claim as the shapes accept it: a day, a month or a year (a value in another form is
+#: the shapes' violation, not a claim to compare).
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+_DATATYPES = {XSD + name for name in ("date", "gYearMonth", "gYear")}
 _WARNING = "http://www.w3.org/ns/shacl#Warning"
 _COMPONENT = KGSH + "SourcesDisagree"
 _SHAPE = f"<{KGSH}ClaimsPerSource>"
@@ -46,7 +51,7 @@ class Disagreement:
         said = "; ".join(f"{value} in {graphs.get(g, compact(g))}" for value, g in self.claims)
         return (
             f"Sources disagree on {compact(self.prop)} of {compact(self.node)}: {said}. "
-            "Both claims are kept and the queries show the range ('kg query "
+            "Every claim is kept and the queries show the range ('kg query "
             "disagreements' lists every case); if a source is wrong, remove its claim."
         )
 
@@ -65,7 +70,11 @@ def disagreements(store: ox.Store, sources: list[str]) -> list[Disagreement]:
     names = [ox.NamedNode(g) for g in sources]
     for row in store.query(query, named_graphs=names) if names else ():
         node, prop, value, graph = row
-        if isinstance(value, ox.Literal) and not isinstance(node, ox.BlankNode):
+        if (
+            isinstance(value, ox.Literal)
+            and value.datatype.value in _DATATYPES
+            and _DATE.fullmatch(value.value)
+        ):
             claims.setdefault((node.value, prop.value), set()).add((value.value, graph.value))
     found = []
     for (node, prop), said in sorted(claims.items()):

@@ -230,12 +230,20 @@ def _labelled(name: str, text: str, run: RunQuery, expects: str | None = None) -
                 "Give a CURIE or the whole label."
             )
     near = suggest(name, labels)
-    if expects and labels:
-        # Ruge for a kg:Person: Boris Ruge, not the documents and nodes named after him
-        typed = {r[0].value for r in run(_OF_CLASS, bindings={"_class": Term.iri(expects)}).rows}
-        fitting = suggest(name, [(iri, label) for iri, label in labels if iri in typed])
-        near = fitting or near  # an entity of the expected class, if any fits
     hint = f" Did you mean {_listed(near, last=' or ')}?" if near else ""
+    if expects and labels:
+        # Ruge for a kg:Person: Boris Ruge, not the documents and nodes named after him;
+        # and when no entity of the class is near, the entities of the class (AZ for a
+        # kg:State: not news.az, but Armenia and Azerbaijan), as the others would be refused.
+        typed = {r[0].value for r in run(_OF_CLASS, bindings={"_class": Term.iri(expects)}).rows}
+        of_class = [(iri, label) for iri, label in labels if iri in typed]
+        fitting = suggest(name, of_class)
+        if fitting:
+            hint = f" Did you mean {_listed(fitting, last=' or ')}?"
+        elif of_class:
+            first = {iri: label for iri, label in sorted(of_class, key=lambda p: p[1].casefold())}
+            hint = f" The {compact(expects)} entities are {_listed(list(first.items()))}."
+
     if ":" in name and name.partition(":")[0] in PREFIXES:
         why = "it is not a CURIE either: a CURIE holds no spaces"
     else:
