@@ -215,3 +215,28 @@ def test_a_new_user_adds_a_source_with_a_typo_and_kg_reports_it(project_copy, ru
         assert f"{shown}:{HEADER_LINES + line}" in text, typo
     build = invoke(runner, "build", project=project_copy)
     assert build.exit_code == 1
+
+
+# A misspelt term of kg: is pointed to a kg: term (or a built-in one of the same local
+# name), not to a foreign vocabulary's term that the ontology aligns with.
+SUGGESTIONS = [
+    ('ex:x a kg:Organization ; rdfs:label "x"@en .\n', "kg:Organization", "kg:Organisation"),
+    ('ex:x a kg:Country ; rdfs:label "x"@en .\n', "kg:Country", "kg:State"),
+    ('ex:x a kg:State ; rdfs:label "x"@en ; kg:label "x"@en .\n', "kg:label", "rdfs:label"),
+    (
+        'ex:x a kg:Membership ; rdfs:label "x"@en ; kg:member ex:azerbaijan ;\n'
+        "  kg:organization ex:nato .\n",
+        "kg:organization",
+        "kg:organisation",
+    ),
+    ('ex:x a kg:Person ; rdfs:label "x"@en ; kg:holds ex:nato .\n', "kg:holds", "kg:holdsPost"),
+]
+
+
+@pytest.mark.parametrize(("body", "term", "nearest"), SUGGESTIONS, ids=[s[1] for s in SUGGESTIONS])
+def test_a_misspelt_kg_term_is_pointed_to_a_kg_term(project_copy, runner, body, term, nearest):
+    _source(project_copy, body)
+    code, problems = _validate(runner, project_copy)
+    assert code == 1
+    [problem] = [p for p in problems if p["message"].startswith(f"{term} is not")]
+    assert f"did you mean {nearest}?" in problem["message"]

@@ -107,8 +107,8 @@ def vocabulary_results(store: ox.Store, project, graphs: dict[str, str]) -> list
             else:
                 message = (
                     f"{_name(prop)} is not a property of the ontology"
-                    f"{_nearest(prop, properties, '; did you mean ', '?') or '.'} Fix the "
-                    "property, or declare it in the ontology."
+                    f"{_nearest(prop, properties | BUILT_IN, '; did you mean ', '?') or '.'} "
+                    "Fix the property, or declare it in the ontology."
                 )
                 results += _uses(store, sources, None, prop, UNKNOWN_PROPERTY, message)
         elif not prop.startswith(owned) and not foreign_ok(prop):
@@ -202,18 +202,62 @@ def _foreign(term: str, kind: str, candidates: set[str]) -> str:
     )
 
 
+#: Words people use for a term of the project's own vocabulary, by local name (lower
+#: case): an unknown term of that namespace named so is pointed to the project's term.
+SYNONYMS = {
+    "country": "State",
+    "nation": "State",
+    "organization": "Organisation",
+    "organisations": "Organisation",
+    "organizations": "Organisation",
+}
+
+
 def _nearest(term: str, candidates: set[str], before: str, after: str = "") -> str:
-    """``before + nearest + after`` for the candidate closest to *term* (case-insensitive,
-    by local name, then whole IRI), or "" when none is close."""
+    """``before + nearest + after`` for the candidate closest to *term*, or "" when none
+    is close. Local names are compared without case (and 's' for 'z'); a term is pointed
+    to another vocabulary only when its own has nothing near: first the same local name
+    in the term's namespace, or a synonym there (:data:`SYNONYMS`); then the same local
+    name among :data:`BUILT_IN` (``kg:label`` is ``rdfs:label``); then a longer name of
+    the term's namespace that starts with it (``kg:holds``: ``kg:holdsPost``); then a close
+    name there; then the same local name elsewhere; then a close name elsewhere."""
     namespace = term[: len(term) - len(_local(term))]
+    wanted = _fold(_local(term))
     same = {c for c in candidates if c.startswith(namespace)}
-    by_local: dict[str, str] = {}
-    for c in sorted(same) + sorted(candidates - same):  # the term's own namespace first
-        by_local.setdefault(_local(c).lower(), c)
-    match = difflib.get_close_matches(_local(term).lower(), list(by_local), n=1, cutoff=0.6)
-    if not match:
-        return ""
-    return f"{before}{_name(by_local[match[0]])}{after}"
+    others = candidates - same
+    synonym = SYNONYMS.get(_local(term).lower())
+    steps = (
+        (same, 1.0),
+        ({namespace + synonym} & same if synonym else set(), None),
+        (BUILT_IN & candidates - same, 1.0),
+        (same, "prefix"),
+        (same, 0.6),
+        (others, 1.0),
+        (others, 0.6),
+    )
+    for pool, cutoff in steps:
+        if cutoff is None:  # a synonym: taken as it is
+            if pool:
+                return f"{before}{_name(min(pool))}{after}"
+            continue
+        by_local: dict[str, str] = {}
+        for c in sorted(pool):
+            by_local.setdefault(_fold(_local(c)), c)
+        if cutoff == 1.0:
+            match = [wanted] if wanted in by_local else []
+        elif cutoff == "prefix":  # kg:holds is kg:holdsPost cut short
+            longer = [n for n in by_local if len(wanted) >= 4 and n.startswith(wanted)]
+            match = sorted(longer, key=lambda n: (len(n), n))[:1]
+        else:
+            match = difflib.get_close_matches(wanted, list(by_local), n=1, cutoff=cutoff)
+        if match:
+            return f"{before}{_name(by_local[match[0]])}{after}"
+    return ""
+
+
+def _fold(name: str) -> str:
+    """A local name as compared: case and British/American 's'/'z' set aside."""
+    return name.lower().replace("z", "s")
 
 
 def _local(iri: str) -> str:
