@@ -385,14 +385,25 @@ def _emit_result(result: Result, emit) -> None:
 
 def _involving(report, files: set[str]):
     """The part of *report* that involves one of *files* (shown paths): a problem is
-    theirs when it is written, even in part, in one of them."""
-    kept = [v for v in report.violations if any(f.rsplit(":", 1)[0] in files for f in v.files)]
+    theirs when it is written, even in part, in one of them (each place of a result names
+    its file; a path may hold ':', so ``files``' "path:line" is the fallback)."""
+
+    def written_in(v) -> set[str]:
+        return {p["file"] for p in v.lines} or {f.rsplit(":", 1)[0] for f in v.files}
+
+    kept = [v for v in report.violations if written_in(v) & files]
     return type(report)(conforms=all(v.severity != "Violation" for v in kept), violations=kept)
 
 
 def _expand_paths(paths: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
+    """The Turtle files of *paths* (a folder: those under it), each once, as absolute
+    paths: a relative path is read from the working directory whatever the project, and
+    shown project-relative inside the project, absolute outside it."""
+    import os
+
+    files: dict[str, Path] = {}
     for path in paths:
-        path = Path(path)
-        files.extend(sorted(path.rglob("*.ttl")) if path.is_dir() else [path])
-    return files
+        path = Path(os.path.abspath(path))
+        for file in sorted(path.rglob("*.ttl")) if path.is_dir() else [path]:
+            files.setdefault(os.path.realpath(file), file)
+    return list(files.values())
