@@ -37,7 +37,17 @@ _DIRECTIVE = re.compile(
 )
 _BOUNDARY = re.compile(r"\.[ \t]*(?:#[^\n]*)?\n(?=[^\s#])")
 _WHOLE = 1 << 20  # characters: a smaller file is simply read whole
-_NT_LITERAL = re.compile(r'^"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_NT_LITERAL = re.compile(r'^"((?:[^"\\]|\\.)*)"(?:@([A-Za-z0-9-]+)|\^\^<([^<>]*)>)?$', re.DOTALL)
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_SUFFIX = re.compile(  # after a literal's quotes: its language tag or its datatype
+    r"\s*(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^\s*(<[^<>\s]*>|[^\s;,\[\]()<>\"']*))$"
+)
+_NUMBER = (
+    (re.compile(r"[+-]?\d+"), "integer"),
+    (re.compile(r"[+-]?\d*\.\d+"), "decimal"),
+    (re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+"), "double"),
+    (re.compile(r"true|false"), "boolean"),
+)
 
 
 @dataclass
@@ -48,6 +58,23 @@ class Located:
     subjects: dict[str, int] = field(default_factory=dict)
     #: (subject key, predicate key) -> [(value key, line)], in file order
     values: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
+    #: with ``blanks``: each blank node of the file (key ``_:#n`` for ``[``, ``_:label`` for
+    #: a labelled one) -> the (subject key, predicate key) it hangs from, or None
+    blanks: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+
+    def blank(self, parent: tuple[str, str] | None, triples: set[tuple[str, str]]) -> str | None:
+        """The key of the blank node of this file hanging from *parent* (None: from
+        nothing) whose own (predicate, value) keys share most with *triples*: how a blank
+        node of the store is found in its file (their labels differ)."""
+        candidates = [b for b, p in self.blanks.items() if p == parent]
+        if len(candidates) < 2:
+            return candidates[0] if candidates else None
+        own: dict[str, set[tuple[str, str]]] = {b: set() for b in candidates}
+        for (subject, predicate), values in self.values.items():
+            if subject in own:
+                own[subject].update((predicate, _canonical(v)) for v, _ in values)
+        wanted = {(p, _canonical(v)) for p, v in triples}
+        return max(candidates, key=lambda b: len(own[b] & wanted))
 
     def lines(self, subject: str, predicate: str, value: str | None = None) -> list[int]:
         """Lines of the triples (*subject*, *predicate*, *value*), or of any value."""
@@ -57,25 +84,73 @@ class Located:
 
 def key(term: str | None) -> str | None:
     """The key this module gives an N-Triples term: an IRI as ``<iri>``, a literal as
-    ``"`` and its lexical form (datatype and language left out), a blank node None
-    (its label in a file is not the store's)."""
+    its lexical form in quotes (unescaped) and its language tag (lower case) or datatype
+    (none for xsd:string), so ``"2002"^^xsd:string`` is not ``"2002"^^xsd:gYear``; a blank
+    node None (its label in a file is not the store's: see :meth:`Located.blank`)."""
     if not term:
         return None
     if term.startswith("<"):
         return term
     match = _NT_LITERAL.match(term)
-    return '"' + _unescape(match.group(1)) if match else None
+    if not match:
+        return None
+    return _literal_key(_unescape(match.group(1)), match.group(2), match.group(3))
+
+
+def _literal_key(lexical: str, language: str | None, datatype: str | None) -> str:
+    if language:
+        return f'"{lexical}"@{language.lower()}'
+    if datatype and datatype != _XSD + "string":
+        return f'"{lexical}"^^<{datatype}>'
+    return f'"{lexical}"'
+
+
+def lexical(k: str) -> str:
+    """The lexical form of a literal's key."""
+    return k[1 : k.rindex('"')]
+
+
+def datatype(k: str) -> str | None:
+    """The datatype IRI of a literal's key (None for a language-tagged or plain one)."""
+    match = re.search(r'"\^\^<([^<>]*)>$', k)
+    return match.group(1) if match else None
+
+
+def same_value(a: str | None, b: str | None) -> bool:
+    """Whether two keys name the same term, allowing for the canonical forms a store or
+    rdflib gives a typed value (``"01"^^xsd:integer`` is ``"1"``, a dateTime's ``Z`` is
+    ``+00:00``)."""
+    return a is not None and b is not None and (a == b or _canonical(a) == _canonical(b))
+
+
+def _canonical(k: str) -> str:
+    """*k* with the lexical form rdflib gives a well-typed value (what the engines show)."""
+    dt = datatype(k) if k.startswith('"') else None
+    if dt is None or not dt.startswith(_XSD):
+        return k
+    from rdflib import Literal, URIRef
+
+    try:
+        return _literal_key(str(Literal(lexical(k), datatype=URIRef(dt))), None, dt)
+    except Exception:  # ill-typed: as written
+        return k
 
 
 def scan(
-    path: Path, base: str, subjects: set[str], objects: frozenset[str] = frozenset()
+    path: Path,
+    base: str,
+    subjects: set[str],
+    objects: frozenset[str] = frozenset(),
+    *,
+    blanks: bool = False,
 ) -> Located:
     """One pass over *path*: the triples whose subject key is in *subjects* or whose
-    object key is in *objects* (for inverse paths); *base* resolves ``<>`` and relative
-    IRIs (a source's base is its graph IRI)."""
+    object key is in *objects* (for inverse paths), and with *blanks* those of every blank
+    node (see :attr:`Located.blanks`); *base* resolves ``<>`` and relative IRIs (a
+    source's base is its graph IRI)."""
     text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
-    if '"""' in text or "'''" in text or len(text) < _WHOLE:
-        return _Scanner(text, base, subjects, objects).run()
+    if blanks or '"""' in text or "'''" in text or len(text) < _WHOLE:
+        return _Scanner(text, base, subjects, objects, blanks).run()
     # A big file without long strings: a statement starts on a line after one ending in
     # '.', so only the statements that mention a wanted term need tokenizing.
     declared = _Scanner("", base, subjects, objects)
@@ -108,7 +183,8 @@ def scan(
 def _forms(term: str, declared: _Scanner) -> list[str]:
     """How *term* (a key) may be written: in full, relative to the base, as prefixed names."""
     if not term.startswith("<"):
-        return [term[1:]] if len(term) > 3 else []
+        text = lexical(term) if term.startswith('"') else ""
+        return [text] if len(text) > 2 else []
     iri = term[1:-1]
     forms = [term]
     if iri.startswith(declared.base):
@@ -120,11 +196,19 @@ def _forms(term: str, declared: _Scanner) -> list[str]:
 
 
 class _Scanner:
-    def __init__(self, text: str, base: str, subjects: set[str], objects: frozenset[str]):
+    def __init__(
+        self,
+        text: str,
+        base: str,
+        subjects: set[str],
+        objects: frozenset[str],
+        blanks: bool = False,
+    ):
         self.text, self.base = text, base
-        self.wanted, self.objects = subjects, objects
+        self.wanted, self.objects, self.blanks = subjects, objects, blanks
         self.prefixes: dict[str, str] = {}
         self.found = Located()
+        self.anonymous = 0  # blank nodes written [ ... ] so far
 
     def run(self, first_line: int = 1) -> Located:
         line = first_line
@@ -182,14 +266,30 @@ class _Scanner:
 
     def _open(self, stack: list[list], token: str, at: int) -> None:
         frame = stack[-1]
+        node = "_:"  # a collection
+        if token == "[":
+            self.anonymous += 1
+            node = f"_:#{self.anonymous}"
         if frame[2] == "o":
-            self._triple(frame, "_:", at)
+            self._triple(frame, node, at)
+            self._blank(node, (frame[0], frame[1]), at)
             frame[2] = "after"
         elif frame[2] == "s":
-            frame[0], frame[2] = "_:", "p"
+            frame[0], frame[2] = node, "p"
+            self._blank(node, None, at)
         # a blank node's property list starts with a predicate; a collection with objects
-        stack.append(["_:", _RDF_TYPE if token == "(" else None, "p" if token == "[" else "o"])
+        stack.append([node, _RDF_TYPE if token == "(" else None, "p" if token == "[" else "o"])
         stack[-1].append(token)
+
+    def _blank(self, node: str | None, parent: tuple | None, at: int) -> None:
+        """Note the blank node *node* (with *blanks*): where it hangs, its first line."""
+        if not self.blanks or node is None or node == "_:" or not node.startswith("_:"):
+            return
+        if parent is not None and (parent[0] is None or parent[1] is None):
+            parent = None
+        if self.found.blanks.get(node) is None:
+            self.found.blanks[node] = parent
+        self.found.subjects.setdefault(node, at)
 
     def _close(self, stack: list[list]) -> None:
         if len(stack) > 1:
@@ -204,17 +304,20 @@ class _Scanner:
             frame[0], frame[2] = term, "p"
             if term in self.wanted:
                 self.found.subjects.setdefault(term, at)
+            self._blank(term, None, at)
         elif frame[2] == "p":
             frame[1], frame[2] = (_RDF_TYPE if token == "a" else term), "o"
         elif frame[2] == "o":
             self._triple(frame, term, at)
+            self._blank(term, (frame[0], frame[1]), at)
             frame[2] = "after"
 
     def _triple(self, frame: list, value: str | None, at: int) -> None:
         subject, predicate = frame[0], frame[1]
         if subject is None or predicate is None or value is None:
             return
-        if subject in self.wanted or value in self.objects:
+        blank = self.blanks and subject.startswith("_:") and subject != "_:"
+        if blank or subject in self.wanted or value in self.objects:
             self.found.values.setdefault((subject, predicate), []).append((value, at))
 
     def _directive(self, tokens: list[str]) -> None:
@@ -235,13 +338,25 @@ class _Scanner:
         if kind == "lit":
             quote = 3 if token[:3] in ('"""', "'''") else 1
             end = token.rfind(token[:quote])
-            return '"' + _unescape(token[quote:end])
+            text = _unescape(token[quote:end])
+            suffix = _SUFFIX.match(token, end + quote)
+            if suffix is None or not suffix.group(0):
+                return _literal_key(text, None, None)
+            if suffix.group(1):
+                return _literal_key(text, suffix.group(1), None)
+            dt = suffix.group(2)
+            dt_key = self._key(dt, "iri" if dt.startswith("<") else "name")
+            return _literal_key(text, None, dt_key[1:-1]) if dt_key else None
         if kind == "name":
+            if token.startswith("_:"):  # a labelled blank node: its label in this file
+                return token
             prefix, colon, local = token.partition(":")
-            if colon and prefix in self.prefixes and not token.startswith("_:"):
+            if colon and prefix in self.prefixes:
                 return "<" + self.prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", local) + ">"
             if not colon:  # a number or a boolean: its text is its lexical form
-                return '"' + token
+                for pattern, name in _NUMBER:
+                    if pattern.fullmatch(token):
+                        return _literal_key(token, None, _XSD + name)
         return None
 
 

@@ -15,12 +15,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kg.namespaces import RDFS_LABEL, compact
+from kg.namespaces import RDF_TYPE, RDFS_LABEL, compact
 from kg.terms import Term
 
 FORMATS = ("text", "turtle", "json")
 _IRI = re.compile(r"https?://[^\s<>\"'(),]+[^\s<>\"'(),.]")
 _SH = "http://www.w3.org/ns/shacl#"
+_TYPED = re.compile(r'(?<=")\^\^<([^<>]*)>$')
 
 
 @dataclass
@@ -31,7 +32,9 @@ class Violation:
     (the focus node's line when a value is missing); ``lines`` details each place with the
     path and value written there. ``value_term`` is the value in N-Triples form and
     ``component_iri`` the constraint component's IRI, so that a report can be written back
-    as RDF."""
+    as RDF. ``focus`` names the focus node for people (a CURIE, or for a blank node where
+    it hangs: "the kg:hasParticipation of ex:meeting"); ``focus_term`` is its N-Triples
+    term (a blank node's label is the store's, different on each load)."""
 
     severity: str
     focus: str
@@ -45,6 +48,7 @@ class Violation:
     lines: list[dict[str, Any]] = field(default_factory=list)
     value_term: str | None = None
     component_iri: str | None = None
+    focus_term: str | None = None
 
 
 #: Severities that leave the data conforming: reported, never a failure.
@@ -136,7 +140,8 @@ class Report:
             graph.add((report, SH.result, result))
             graph.add((result, RDF.type, SH.ValidationResult))
             graph.add((result, SH.resultSeverity, URIRef(_SH + v.severity)))
-            graph.add((result, SH.focusNode, node(v.focus)))
+            focus = node(v.focus_term or v.focus)
+            graph.add((result, SH.focusNode, focus))
             graph.add((result, SH.resultMessage, Literal(v.message)))
             component = v.component_iri or _SH + v.component
             graph.add((result, SH.sourceConstraintComponent, URIRef(component)))
@@ -214,8 +219,15 @@ def violation_dicts(
     A result about a value points at the line where that value is written for its focus
     (in each file that states it); one about a missing value at the focus node's line; a
     node-level result (``sh:sparql``) at the values its query reads (*related*: shape ->
-    predicates, see :func:`sparql_paths`), in every file, each with its value."""
+    predicates, see :func:`sparql_paths`), in every file, each with its value. A blank
+    node is found in the file that holds it and named by where it hangs ("the
+    kg:hasParticipation of ex:meeting"). A SHACL result on a value that kg's own check
+    already reports as a literal where an entity is expected is left out: one message
+    per value."""
+    import pyoxigraph as ox
+
     related = related or {}
+    results = _one_per_value(results)
     subjects = {r.focus for r in results if r.focus.startswith("<")}
     subjects |= {r.value for r in results if _inverse(r) and r.value.startswith("<")}
     labels: dict[str, str] = {}
@@ -234,19 +246,34 @@ def violation_dicts(
         for row in store.query(stated, named_graphs=graphs):
             if row[1].value in shown:
                 where.setdefault(f"<{row[0].value}>", []).append(row[1].value)
+    blanks = {t for r in results for t in (r.focus, r.value) if t and t.startswith("_:")}
+    names: dict[str, str] = {}
+    for blank in sorted(blanks):
+        node = _blank_node(blank)
+        if node is None:
+            continue
+        held = {q.graph_name.value for q in store.quads_for_pattern(node, None, None, None)}
+        held = held or {q.graph_name.value for q in store.quads_for_pattern(None, None, node)}
+        if held:
+            where[blank] = sorted(g for g in held if g in shown)
+            names[blank] = _blank_name(store, node)
+            label = next(store.quads_for_pattern(node, ox.NamedNode(RDFS_LABEL), None), None)
+            if label is not None:
+                labels[blank] = label.object.value
     found = _scan(project, shown, where, results)
+    local = _Local(store, found)
     out = []
     for r in results:
-        places = _places(r, where, found, shown, related)
+        places = _places(r, where, found, shown, related, local, store)
         files = sorted({f"{p['file']}:{p['line']}" if p["line"] else p["file"] for p in places})
         out.append(
             asdict(
                 Violation(
                     severity=_local(r.severity),
-                    focus=_show(r.focus),
+                    focus=names.get(r.focus) or _show(r.focus),
                     focus_label=labels.get(r.focus),
                     path=_show(r.path) if r.path else None,
-                    value=_show(r.value) if r.value else None,
+                    value=(names.get(r.value) or _show(r.value)) if r.value else None,
                     message=_IRI.sub(lambda m: compact(m.group(0)), r.message),
                     component=_local(r.component),
                     shape=" on ".join(_show(p) for p in r.shape.split(" ")),
@@ -254,11 +281,106 @@ def violation_dicts(
                     lines=places,
                     value_term=r.value,
                     component_iri=r.component.strip("<>"),
+                    focus_term=r.focus,
                 )
             )
         )
     out.sort(key=lambda v: (v["files"], v["focus"], v["path"] or "", v["message"]))
     return out
+
+
+#: kg's own result for a literal where an entity is expected, and the SHACL results it
+#: makes redundant on the same focus, path and value (sh:class, sh:nodeKind).
+_LITERAL_FOR_NODE = "ObjectPropertyWithLiteral"
+_REDUNDANT = ("ClassConstraintComponent", "NodeKindConstraintComponent")
+
+
+def _one_per_value(results) -> list:
+    """*results* without a SHACL class (or node kind) result on a value that kg's own
+    check already reports as a literal where an entity is expected: that message says
+    more precisely what is wrong, and one value gets one message (on both engines)."""
+    said = {(r.focus, r.path, r.value) for r in results if _local(r.component) == _LITERAL_FOR_NODE}
+    if not said:
+        return list(results)
+    return [
+        r
+        for r in results
+        if not (_local(r.component) in _REDUNDANT and (r.focus, r.path, r.value) in said)
+    ]
+
+
+def _blank_node(term: str):
+    import pyoxigraph as ox
+
+    try:
+        return ox.BlankNode(term[2:])
+    except (ValueError, TypeError):
+        return None
+
+
+def _blank_name(store, node, depth: int = 0) -> str:
+    """A blank node for people: by the node and property it hangs from (``the
+    kg:hasParticipation of ex:meeting``), else by its class (``a blank node of type
+    kg:Stat``)."""
+    import pyoxigraph as ox
+
+    parents = sorted(
+        store.quads_for_pattern(None, None, node),
+        key=lambda q: (isinstance(q.subject, ox.BlankNode), str(q.subject), str(q.predicate)),
+    )
+    if parents and depth < 8:
+        quad = parents[0]
+        if isinstance(quad.subject, ox.NamedNode):
+            of = compact(quad.subject.value)
+        else:
+            of = _blank_name(store, quad.subject, depth + 1)
+        return f"the {compact(quad.predicate.value)} of {of}"
+    types = sorted(
+        {
+            compact(q.object.value)
+            for q in store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None)
+            if isinstance(q.object, ox.NamedNode)
+        }
+    )
+    return f"a blank node of type {', '.join(types)}" if types else "a blank node"
+
+
+class _Local:
+    """The key of a term in one file's scan: an IRI's or a literal's own key; a blank
+    node's, found by where it hangs and what it holds (see :meth:`Located.blank`)."""
+
+    def __init__(self, store, found: dict):
+        self.store, self.found = store, found
+        self.blanks: dict[tuple[str, str], str | None] = {}
+
+    def __call__(self, g: str, term: str | None, depth: int = 0) -> str | None:
+        from kg.locate import key
+
+        if term is None or not term.startswith("_:"):
+            return key(term)
+        if (g, term) in self.blanks:
+            return self.blanks[(g, term)]
+        node = _blank_node(term)
+        if node is None or g not in self.found or depth > 8:
+            return None
+        import pyoxigraph as ox
+
+        from kg.shacl_fast import _nt
+
+        graph = ox.NamedNode(g)
+        triples = {
+            (f"<{q.predicate.value}>", key(_nt(q.object)))
+            for q in self.store.quads_for_pattern(node, None, None, graph)
+        }
+        parent = None
+        quads = sorted(self.store.quads_for_pattern(None, None, node, graph), key=str)
+        if quads:
+            subject = self(g, _nt(quads[0].subject), depth + 1)
+            parent = (subject, f"<{quads[0].predicate.value}>") if subject else None
+        self.blanks[(g, term)] = self.found[g].blank(
+            parent, {(p, v) for p, v in triples if v is not None}
+        )
+        return self.blanks[(g, term)]
 
 
 def _inverse(r) -> bool:
@@ -270,47 +392,85 @@ def _scan(project, shown: dict[str, str], where: dict[str, list[str]], results) 
     from kg.locate import key, scan
 
     subjects: dict[str, set[str]] = {}
+    blank_graphs: set[str] = set()
     for node, graphs in where.items():
         for g in graphs:
-            subjects.setdefault(g, set()).add(node)
-    objects = frozenset(r.focus for r in results if _inverse(r))
+            subjects.setdefault(g, set())
+            if node.startswith("_:"):
+                blank_graphs.add(g)
+            else:
+                subjects[g].add(node)
+    objects = frozenset(key(r.focus) for r in results if _inverse(r)) - {None}
     found = {}
     for g, wanted in subjects.items():
         path = project.root / shown[g].split(", ")[0]
         try:
-            found[g] = scan(path, g, {key(w) for w in wanted} - {None}, objects)
+            found[g] = scan(
+                path, g, {key(w) for w in wanted} - {None}, objects, blanks=g in blank_graphs
+            )
         except OSError:
             continue
     return found
 
 
-def _places(r, where, found, shown, related) -> list[dict[str, Any]]:
+def _holding(store, subject: str, predicate: str, value: str | None) -> set[str] | None:
+    """The graphs that hold the triple (*subject*, *predicate*, *value*) as the engines
+    give it (canonical forms allowed for), or None when the store cannot say."""
+    import pyoxigraph as ox
+
+    from kg.locate import key, same_value
+    from kg.shacl_fast import _nt
+
+    if value is None or not predicate.startswith("<"):
+        return None
+    node = ox.NamedNode(subject[1:-1]) if subject.startswith("<") else _blank_node(subject)
+    if node is None:
+        return None
+    if value.startswith("_:"):
+        return None
+    wanted = key(value)
+    held = {
+        q.graph_name.value
+        for q in store.quads_for_pattern(node, ox.NamedNode(predicate[1:-1]), None)
+        if _nt(q.object) == value or same_value(key(_nt(q.object)), wanted)
+    }
+    return held or None
+
+
+def _places(r, where, found, shown, related, local, store) -> list[dict[str, Any]]:
     """Where result *r* is written: a list of {file, line, path, value}."""
-    from kg.locate import key
+    from kg.locate import datatype, same_value
 
     def place(g, line, path, value):
         return {"file": shown[g], "line": line, "path": path, "value": value}
 
     focus = r.focus
-    value = key(r.value)
     places: list[dict[str, Any]] = []
     if _inverse(r):  # the triple (value, path, focus) is written under the value
-        subject, predicate, wanted = value, r.path[1:], key(focus)
-        graphs = where.get(r.value, [])
+        subject, predicate, wanted = r.value, r.path[1:], focus
     else:
-        subject, predicate, wanted = key(focus), r.path, value
-        graphs = where.get(focus, [])
+        subject, predicate, wanted = focus, r.path, r.value
+    graphs = where.get(subject, [])
     component = _local(r.component)
     if predicate and component != "MinCountConstraintComponent":
-        any_value = wanted is None
+        if wanted is not None and not wanted.startswith("_:"):
+            held = _holding(store, subject, predicate, wanted)
+            graphs = [g for g in graphs if held is None or g in held]
         for g in graphs:
             if g not in found:
                 continue
-            for v, line in found[g].values.get((subject, predicate), []):
-                if any_value:  # each value where it is written (maxCount, one per source)
+            values = found[g].values.get((local(g, subject), predicate), [])
+            if wanted is None:  # each value where it is written (maxCount, one per source)
+                for v, line in values:
                     places.append(place(g, line, _show(r.path), _shown_key(v)))
-                elif v == wanted:
-                    places.append(place(g, line, _show(r.path), _show(r.value)))
+                continue
+            key = local(g, wanted)
+            lines = [line for v, line in values if v == key]
+            lines = lines or [line for v, line in values if same_value(v, key)]
+            if not lines and key and key.startswith('"'):  # as the engine rewrote it
+                typed = datatype(key)
+                lines = [line for v, line in values if v.startswith('"') and datatype(v) == typed]
+            places += [place(g, line, _show(r.path), _show(r.value)) for line in lines]
         named = [p for p in places if p["file"] in r.message]
         places = named or places
     elif not r.path and r.shape in related:
@@ -318,23 +478,25 @@ def _places(r, where, found, shown, related) -> list[dict[str, Any]]:
             if g not in found:
                 continue
             for predicate in related[r.shape]:
-                for v, line in found[g].values.get((key(focus), predicate), []):
+                for v, line in found[g].values.get((local(g, focus), predicate), []):
                     shown_value = _shown_key(v)
                     places.append(place(g, line, _show(predicate), shown_value))
         mentioned = [p for p in places if _mentions(r.message, p["value"])]
         places = mentioned or places
     if not places:  # a missing value, or text the scanner could not match: the focus line
         for g in where.get(focus, []):
-            line = found[g].subjects.get(key(focus)) if g in found else None
+            line = found[g].subjects.get(local(g, focus)) if g in found else None
             places.append(place(g, line, None, None))
     return sorted(places, key=lambda p: (p["file"], p["line"] or 0))
 
 
 def _shown_key(k: str) -> str:
     """A value as :mod:`kg.locate` keys it, for people: a CURIE, a literal's text, []."""
+    from kg.locate import lexical
+
     if k.startswith("_:"):
         return "[]"
-    return _show(k) if k.startswith("<") else k[1:]
+    return _show(k) if k.startswith("<") else lexical(k)
 
 
 def _mentions(message: str, value: str | None) -> bool:
@@ -348,6 +510,9 @@ def _show(term: str) -> str:
         return "^" + _show(term[1:])
     if term.startswith("<") and term.endswith(">"):
         return compact(term[1:-1])
+    typed = _TYPED.search(term) if term.startswith('"') else None
+    if typed:  # "..."^^xsd:dateTime, as people write it
+        return term[: typed.start()] + "^^" + compact(typed.group(1))
     return term
 
 
