@@ -32,8 +32,11 @@ CLAIMED = tuple(
 
 #: A claim as the shapes accept it: a day, a month or a year (a value in another form is
 #: the shapes' violation, not a claim to compare).
-_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
-_DATATYPES = {XSD + name for name in ("date", "gYearMonth", "gYear")}
+_FORMS = {
+    XSD + "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    XSD + "gYearMonth": re.compile(r"[0-9]{4}-[0-9]{2}"),
+    XSD + "gYear": re.compile(r"[0-9]{4}"),
+}
 _WARNING = "http://www.w3.org/ns/shacl#Warning"
 _COMPONENT = KGSH + "SourcesDisagree"
 _SHAPE = f"<{KGSH}ClaimsPerSource>"
@@ -70,11 +73,8 @@ def disagreements(store: ox.Store, sources: list[str]) -> list[Disagreement]:
     names = [ox.NamedNode(g) for g in sources]
     for row in store.query(query, named_graphs=names) if names else ():
         node, prop, value, graph = row
-        if (
-            isinstance(value, ox.Literal)
-            and value.datatype.value in _DATATYPES
-            and _DATE.fullmatch(value.value)
-        ):
+        form = _FORMS.get(value.datatype.value) if isinstance(value, ox.Literal) else None
+        if form is not None and form.fullmatch(value.value):
             claims.setdefault((node.value, prop.value), set()).add((value.value, graph.value))
     found = []
     for (node, prop), said in sorted(claims.items()):

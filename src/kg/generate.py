@@ -336,7 +336,9 @@ class _Gen:
                     w(f"{t} kg:endDate {_when(rng, end)} .\n")
                 else:  # still in office: a source shows it in force
                     w(f"{t} kg:startDate {_when(rng, year)} .\n")
-                    w(f"{t} kg:attestedOn {_when(rng, rng.randint(year, LAST_YEAR))} .\n")
+                    seen = rng.randint(year, LAST_YEAR)  # in the start's year: the year only,
+                    shown = _when(rng, seen) if seen > year else f'"{seen:04d}"^^xsd:gYear'
+                    w(f"{t} kg:attestedOn {shown} .\n")  # never before a day-precise start
                 starts.append(year)
                 holders.append((person, name))
                 year = end
