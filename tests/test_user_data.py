@@ -154,7 +154,8 @@ def test_a_users_new_source_leaves_the_suite_passing(tmp_path):
 
     # Step 5: the suite, with the user's data test added.
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE],
+        # one process: this test already holds a worker of the outer run
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *SUITE],
         cwd=project,
         capture_output=True,
         text=True,
