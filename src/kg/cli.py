@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from kg import __version__
+from kg.cli_link import link
 from kg.errors import Interrupted, KgError, QueryTextError, UsageError, printable, shown
 from kg.results import FORMATS as RESULT_FORMATS
 from kg.results import GRAPH_FORMATS
@@ -650,6 +651,9 @@ def stats(ctx: click.Context):
     _say("sources:")
     for src in s["sources"]:
         _say(f"  {src['triples']:5d}  {src['source']}  {src['file']}  {src['title']}")
+
+
+cli.add_command(link)
 
 
 def main() -> None:

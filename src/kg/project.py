@@ -43,6 +43,25 @@ _CONTROL = re.compile(
 )
 _NOT_REGULAR = "is not a regular file (a FIFO, device or folder)"
 
+
+@dataclass(frozen=True)
+class WikidataConfig:
+    """kg.toml's ``[wikidata]`` table: where and how ``kg link`` asks a Wikibase."""
+
+    #: Who runs kg (an e-mail address or a web page), sent in the User-Agent: Wikimedia
+    #: throttles or bans clients that do not say who they are. Online use needs it.
+    contact: str = ""
+    api: str = "https://www.wikidata.org/w/api.php"
+    sparql: str = "https://query.wikidata.org/sparql"
+    #: The review queue (an SSSOM file of candidates), relative to the project; keep it
+    #: outside the data folders, so that candidates are never loaded as links.
+    queue: str = "links/queue.sssom.tsv"
+    #: A candidate is accepted only with a score of at least this...
+    min_score: float = 0.95
+    #: ...and at least this far ahead of the runner-up.
+    margin: float = 0.1
+
+
 #: table -> key -> (accepted types, what to write), for messages that say what fits.
 _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
     "project": {
@@ -62,6 +81,14 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
     },
     "vocabulary": {
         "allow": ((list,), "a list of IRIs, or namespace IRIs ending in '#' or '/'"),
+    },
+    "wikidata": {
+        "contact": ((str,), "a string: an e-mail address or web page where you can be reached"),
+        "api": ((str,), "the http(s) IRI of a Wikibase action API (api.php)"),
+        "sparql": ((str,), "the http(s) IRI of a SPARQL endpoint"),
+        "queue": ((str,), "a path (the review queue, an SSSOM file)"),
+        "min_score": ((int, float), "a number from 0 to 1, e.g. 0.95"),
+        "margin": ((int, float), "a number from 0 to 1, e.g. 0.1"),
     },
 }
 
@@ -96,6 +123,8 @@ class Project:
     #: Terms of other vocabularies sources may use beyond those the ontology names: IRIs,
     #: or namespaces (ending in '#' or '/') whose every term is allowed (see kg.vocab).
     vocabulary_allow: tuple[str, ...] = ()
+    #: The ``[wikidata]`` table (see :class:`WikidataConfig`).
+    wikidata: WikidataConfig = field(default_factory=WikidataConfig)
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> Project:
@@ -191,6 +220,8 @@ class Project:
                     path=CONFIG_NAME,
                 )
             _check_iri(term, "allow")
+        wikidata = _wikidata_config(raw.get("wikidata", {}))
+        inside(wikidata.queue, "queue")
         project = cls(
             root=root,
             name=cfg.get("name", root.name),
@@ -205,6 +236,7 @@ class Project:
             services=tuple(services),
             allow_outside_paths=outside,
             vocabulary_allow=tuple(allow),
+            wikidata=wikidata,
         )
         project.check_files()
         return project
@@ -418,6 +450,39 @@ class Project:
             return str(path)
 
 
+def _wikidata_config(table: dict[str, Any]) -> WikidataConfig:
+    """The ``[wikidata]`` table checked: endpoints are http(s) IRIs, the scores lie in
+    0..1, and nothing holds a control character (types are checked by the schema)."""
+    config = WikidataConfig(**table)
+    for key in ("contact", "api", "sparql", "queue"):
+        _check_text(getattr(config, key), key)
+    for key in ("api", "sparql"):
+        value = getattr(config, key)
+        if not re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+", value):
+            raise InputError(
+                f"{key} under [wikidata] must be an http(s) IRI; {shown(value)} is not one.",
+                path=CONFIG_NAME,
+            )
+        _check_iri(value, key)
+    for key in ("min_score", "margin"):
+        value = getattr(config, key)
+        if not 0 <= value <= 1:
+            raise InputError(
+                f"{key} under [wikidata] must be a number from 0 to 1, not {value}.",
+                path=CONFIG_NAME,
+            )
+    if not config.queue:
+        raise InputError("queue under [wikidata] must name a file.", path=CONFIG_NAME)
+    return WikidataConfig(
+        contact=config.contact.strip(),
+        api=config.api,
+        sparql=config.sparql,
+        queue=config.queue,
+        min_score=float(config.min_score),
+        margin=float(config.margin),
+    )
+
+
 def _stat(path: Path) -> os.stat_result | None:
     """The status of the file *path* leads to, or None if there is none."""
     try:
@@ -562,8 +627,8 @@ def _read_config(path: Path, root: Path) -> dict[str, Any]:
     for table, value in raw.items():
         if table not in _SCHEMA:
             raise InputError(
-                f"unknown table [{_plain(table)}]; kg.toml has [project], [query] and "
-                "[vocabulary].",
+                f"unknown table [{_plain(table)}]; kg.toml has [project], [query], "
+                "[vocabulary] and [wikidata].",
                 path=CONFIG_NAME,
             )
         if not isinstance(value, dict):
