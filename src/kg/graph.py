@@ -11,6 +11,7 @@ pyshacl unless the work at hand needs them, so ``kg query`` starts fast.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from kg.project import Project
 from kg.queries import StoredQuery, bind, get_query, load_queries
 from kg.resolve import Kinds
 from kg.results import Result
+from kg.service import WIKIDATA_SPARQL, with_endpoint
 from kg.store import Store
 from kg.terms import Term
 from kg.worker import Limits
@@ -141,7 +143,7 @@ class KnowledgeGraph:
 
         path = self._answering_path()
         return OxigraphStore.open(
-            path / "store", self.manifest["graphs"], services=self.project.services
+            path / "store", self.manifest["graphs"], services=self._services
         )
 
     def _answering_path(self, *, fallback: bool = True) -> Path:
@@ -211,17 +213,26 @@ class KnowledgeGraph:
     ) -> Result:
         """Run stored query *name* with *params* (public names -> text) bound as typed terms."""
         query = self.stored_query(name)
+        if self.project.wikidata.sparql != WIKIDATA_SPARQL:  # another Wikibase, or a test's
+            query = replace(query, text=with_endpoint(query.text, self.project.wikidata.sparql))
         self._check_services(query.text, prefixes=False)
         if self._isolating():  # label lookups and the query itself in one child
             return self._isolated(lambda: self.run(name, params, inferred=inferred))
-        bindings = bind(query, params or {}, self.resolve, self.kinds)
+        bindings = bind(query, params or {}, self.resolve, self.kinds, self._follow)
         return self.sparql(query.text, bindings=bindings, inferred=inferred)
 
     def _check_services(self, text: str, *, prefixes: bool) -> None:
         """Refuse a SERVICE call to an endpoint kg.toml does not allow (see kg.service)."""
         from kg.service import check_services
 
-        check_services(text, prefixes=PREFIXES if prefixes else None, allowed=self.project.services)
+        check_services(text, prefixes=PREFIXES if prefixes else None, allowed=self._services)
+
+    @property
+    def _services(self) -> tuple[str, ...]:
+        """The endpoints SERVICE may call: kg.toml's ``[query] services`` and the
+        Wikidata SPARQL endpoint of ``[wikidata]`` (a stored query may join Wikidata's
+        facts; the query's time-out and memory cap bound the call)."""
+        return (*self.project.services, self.project.wikidata.sparql)
 
     def _isolating(self) -> bool:
         return self.limits is not None and not self._in_child
@@ -344,6 +355,14 @@ class KnowledgeGraph:
 
         memo = self.__dict__.setdefault("_resolved", {})
         return resolve_name(text, partial(self.sparql, inferred=False), memo, expects=expects)
+
+    def _follow(self, iri: str, prop: str) -> list[str]:
+        """The IRIs *iri* has as values of *prop* (asserted view), for ``#+ follow:``."""
+        text = "SELECT DISTINCT ?o WHERE { ?_s ?_p ?o FILTER(isIRI(?o)) }"
+        result = self.sparql(
+            text, bindings={"_s": Term.iri(iri), "_p": Term.iri(prop)}, inferred=False
+        )
+        return [row[0].value for row in result.rows if row[0] is not None]
 
     def kinds(self, iri: str) -> Kinds:
         """The classes of the entity *iri* (its types and every class above them, from the

@@ -102,12 +102,16 @@ class Param:
     #: For an xsd:date parameter, which day a year or a month stands for (``#+ dates:``):
     #: "first", "last", or None when only a day will do.
     dates: str | None = None
+    #: For an IRI parameter, a property to follow from the entity named (``#+ follow:``):
+    #: the query is given the entity's value of it (its Wikidata item for kg:wikidata).
+    follows: str | None = None
 
     @property
     def type_label(self) -> str:
         if self.kind == "iri":
             of = f" of a {compact(self.expects)}" if self.expects else ""
-            return "IRI, CURIE or label" + of
+            then = f", given to the query as its {compact(self.follows)}" if self.follows else ""
+            return "IRI, CURIE or label" + of + then
         if self.kind == "date" and self.dates:
             return f"xsd:date, or a year or month (its {self.dates} day)"
         if self.kind.startswith("@"):
@@ -187,7 +191,7 @@ def _parse_query_file(path: Path) -> StoredQuery:
     for var in _VAR.findall(body):
         param = _basil(var, defaults)
         params.setdefault(param.name, param)
-    if "classes" in meta or "dates" in meta:
+    if "classes" in meta or "dates" in meta or "follow" in meta:
         _declared(yaml.compose(header), numbers, path, params)
     tags = meta.get("tags") or []
     return StoredQuery(
@@ -204,7 +208,7 @@ def _parse_query_file(path: Path) -> StoredQuery:
 def _declared(root, numbers: list[int], path: Path, params: dict[str, Param]) -> None:
     """Apply the ``classes:`` and ``dates:`` decorators to *params* (in place), or raise
     an :class:`InputError` naming the file and the line of the first mistake."""
-    for key, apply in (("classes", _class_of), ("dates", _dates_of)):
+    for key, apply in (("classes", _class_of), ("dates", _dates_of), ("follow", _follow_of)):
         seen: set[str] = set()
         for name, value, line in _entries(root, key, numbers, path):
 
@@ -264,9 +268,21 @@ def _entries(root, key: str, numbers: list[int], path: Path) -> list[tuple[str, 
 
 def _class_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> Param:
     """*param* expecting the class *value* (a CURIE with a known prefix, or ``<IRI>``)."""
+    return replace(param, expects=_term_iri(param, value, refuse, "a class", "kg:State"))
+
+
+def _follow_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> Param:
+    """*param* given to the query as the entity's value of the property *value*."""
+    return replace(param, follows=_term_iri(param, value, refuse, "a property", "kg:wikidata"))
+
+
+def _term_iri(
+    param: Param, value: str, refuse: Callable[[str], InputError], what: str, example: str
+) -> str:
+    """The IRI a decorator gives an IRI parameter: a CURIE with a known prefix or <IRI>."""
     if param.kind != "iri":
         raise refuse(
-            f"gives a class to {param.name!r}, which is not an IRI parameter (it takes "
+            f"gives {what} to {param.name!r}, which is not an IRI parameter (it takes "
             f"{param.type_label}); only a ?_NAME_iri parameter names an entity."
         )
     if value.startswith("<") and value.endswith(">"):
@@ -275,12 +291,12 @@ def _class_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> 
         prefix, sep, _ = value.partition(":")
         if not sep:
             raise refuse(
-                f"gives {param.name!r} the class {shown(value)}, which is neither a CURIE "
-                "(kg:State) nor an IRI in <...>."
+                f"gives {param.name!r} {what} {shown(value)}, which is neither a CURIE "
+                f"({example}) nor an IRI in <...>."
             )
         if prefix not in PREFIXES:
             raise refuse(
-                f"gives {param.name!r} the class {shown(value)}, whose prefix {shown(prefix)} "
+                f"gives {param.name!r} {what} {shown(value)}, whose prefix {shown(prefix)} "
                 f"kg does not know; known prefixes: {', '.join(PREFIXES)} (or write the IRI "
                 "in <...>)."
             )
@@ -288,8 +304,8 @@ def _class_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> 
     try:
         check_iri(iri, value)
     except UsageError as exc:
-        raise refuse(f"gives {param.name!r} a class that is no IRI: {exc}") from None
-    return replace(param, expects=iri)
+        raise refuse(f"gives {param.name!r} {what} that is no IRI: {exc}") from None
+    return iri
 
 
 def _dates_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> Param:
@@ -451,11 +467,16 @@ Resolver = Callable[..., str]
 KindsOf = Callable[[str], Kinds]
 
 
+#: The values of a property for an entity (IRIs), for ``#+ follow:``.
+Follow = Callable[[str, str], list[str]]
+
+
 def bind(
     query: StoredQuery,
     given: Mapping[str, str],
     resolve: Resolver,
     kinds: KindsOf | None = None,
+    follow: Follow | None = None,
 ) -> dict[str, Term]:
     """Typed terms for the query's variables, from *given* values or the query's defaults.
 
@@ -481,7 +502,27 @@ def bind(
         raws[param.name] = raw
     if kinds is not None:
         _check_classes(query, bindings, raws, kinds)
+    for param in query.params:
+        if param.follows and param.var in bindings:
+            bindings[param.var] = _followed(param, bindings[param.var].value, follow)
     return bindings
+
+
+def _followed(param: Param, iri: str, follow: Follow | None) -> Term:
+    """The one value of ``param.follows`` for the entity *iri*, or a UsageError."""
+    found = sorted(follow(iri, param.follows or "")) if follow else []
+    prop = compact(param.follows or "")
+    if len(found) != 1:
+        how = (
+            f"has no {prop}: link it first ('kg link wikidata {compact(iri)}')"
+            if not found
+            else f"has {len(found)} values of {prop} ({', '.join(map(compact, found[:5]))})"
+        )
+        raise UsageError(
+            f"parameter {param.name!r} names {compact(iri)}, which {how}; this query needs "
+            f"exactly one."
+        )
+    return Term.iri(check_iri(found[0], found[0]))
 
 
 def _check_classes(

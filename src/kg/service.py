@@ -308,3 +308,23 @@ def _require_allowed(endpoint: _Endpoint, allowed: frozenset[str]) -> None:
         f"has not allowed. If you trust that endpoint, allow it with {line} under [query] "
         "in kg.toml."
     )
+
+
+#: Wikidata's SPARQL endpoint, as stored queries write it in ``SERVICE <...>``.
+WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
+
+
+def with_endpoint(text: str, endpoint: str) -> str:
+    """*text* with every ``SERVICE <https://query.wikidata.org/sparql>`` calling
+    *endpoint* instead (kg.toml's ``[wikidata] sparql``: another Wikibase, or a test's
+    server on 127.0.0.1). Only the IRI token is replaced, never text in a string or a
+    comment; *endpoint* was checked as an http(s) IRI when kg.toml was read, and is
+    written as an N-Triples IRI."""
+    from kg.sparql_text import _TOKEN
+    from kg.terms import Term
+
+    wanted, replacement = f"<{WIKIDATA_SPARQL}>", Term.iri(endpoint).n3()
+    return "".join(
+        replacement if m.lastgroup == "iri" and m.group() == wanted else m.group()
+        for m in _TOKEN.finditer(text)
+    )
