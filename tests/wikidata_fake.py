@@ -89,6 +89,11 @@ class FakeWikidata:
         self.server.server_close()
 
     def reset(self) -> None:
+        """Forget what was received, once every answer still under way (a slow one that
+        a client gave up on) is finished."""
+        deadline = time.monotonic() + 5
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.requests.clear()
         self.failures.clear()
         self.max_in_flight = 0
@@ -122,6 +127,8 @@ class FakeWikidata:
             "user_agent": handler.headers.get("User-Agent"),
             "started": time.monotonic(),
         }
+        with self.lock:
+            self.requests.append(record)
         try:
             status, headers, body = self._answer(record["path"], params, failure)
             if failure and failure[0] == "slow":
@@ -139,7 +146,6 @@ class FakeWikidata:
             record["ended"] = time.monotonic()
             with self.lock:
                 self.in_flight -= 1
-                self.requests.append(record)
 
     def _answer(self, path: str, params: dict, failure) -> tuple[int, dict, bytes]:
         kind, options = failure or ("", {})
