@@ -46,7 +46,7 @@ SHIPPED = (
     "ref-nato-topics-49276",
     "ref-news-az-azerbaijan-isaf",
     "ref-trend-2024-06-26",
-    "ref-wikidata-ids",
+    "wikidata-links",
     "x-jafarhuseynzade-2025-01-31",
 )
 
@@ -75,8 +75,9 @@ def _shipped_copy() -> Path:
             shutil.copy(source, root / name)
     (root / "data").mkdir()
     for stem in SHIPPED:
-        if (REPO / "data" / f"{stem}.ttl").exists():
-            shutil.copy(REPO / "data" / f"{stem}.ttl", root / "data" / f"{stem}.ttl")
+        for name in (f"{stem}.ttl", f"{stem}.sssom.tsv"):  # Turtle, or an SSSOM mapping set
+            if (REPO / "data" / name).exists():
+                shutil.copy(REPO / "data" / name, root / "data" / name)
     for name in _LINKED:
         if (REPO / name).exists():
             (root / name).symlink_to(REPO / name)

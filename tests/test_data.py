@@ -215,11 +215,36 @@ FACTS = [
               kg:startDate "1999"^^xsd:gYear ; kg:endDate "2008"^^xsd:gYear .""",
     ),
     (
-        "Wikidata links come from the reference dataset",
-        "ex:ref-wikidata-ids",
+        "Wikidata links come from the mapping set (data/wikidata-links.sssom.tsv)",
+        "ex:wikidata-links",
         """ex:azerbaijan kg:wikidata wd:Q227 . ex:armenia kg:wikidata wd:Q399 .
            ex:nato kg:wikidata wd:Q7184 . ex:pfp kg:wikidata wd:Q653277 .
-           ex:eapc kg:wikidata wd:Q1374456 . ex:ipap kg:wikidata wd:Q6025242 .""",
+           ex:eapc kg:wikidata wd:Q1374456 . ex:ipap kg:wikidata wd:Q6025242 .
+           ex:x kg:wikidata wd:Q918 .
+           ex:wikidata-links a kg:Dataset ; kg:author ex:datenoio ; kg:publisher ex:datenoio .""",
+    ),
+    (
+        "each link was curated by hand from a named source (datenoio/internacia-db)",
+        "ex:wikidata-links",
+        """?m a kg:Mapping ; kg:mappingSubject ex:azerbaijan ; kg:mappingObject wd:Q227 ;
+              kg:justification <https://w3id.org/semapv/vocab/ManualMappingCuration> ;
+              kg:confidence ?c ; kg:negated false ;
+              rdfs:seeAlso <https://github.com/datenoio/internacia-db/blob/HEAD/data/countries/AZ.yaml> .
+           FILTER(?c >= 0.9)""",
+    ),
+    (
+        "ISAF is Q155654 (datenoio/internacia-db ISAF.yaml, medium: one source)",
+        "ex:wikidata-links",
+        """ex:operation-isaf kg:wikidata wd:Q155654 .
+           ?m kg:mappingSubject ex:operation-isaf ; kg:mappingObject wd:Q155654 ;
+              rdfs:seeAlso <https://github.com/datenoio/internacia-db/blob/HEAD/data/intblocks/military/ISAF.yaml> .""",
+    ),
+    (
+        "NATO is not Q421517, a different item: a negative mapping, no link",
+        "ex:wikidata-links",
+        """?m a kg:Mapping ; kg:mappingSubject ex:nato ; kg:mappingObject wd:Q421517 ;
+              kg:negated true ; kg:mappingPredicate skos:exactMatch .
+           FILTER NOT EXISTS { ex:nato kg:wikidata wd:Q421517 }""",
     ),
 ]
 

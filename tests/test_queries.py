@@ -310,8 +310,17 @@ def test_wikidata_links_rows(kg):
             "ex:nato": "wd:Q7184",
             "ex:pfp": "wd:Q653277",
             "ex:x": "wd:Q918",
+            "ex:operation-isaf": "wd:Q155654",
         }.items()
     )
+    # each shipped link with how it was made, how sure, and the source that states it
+    shipped = {r["entity"]: r for r in rows if r["entity"] in linked}
+    assert {r["justification"] for r in shipped.values()} == {"semapv:ManualMappingCuration"}
+    assert {r["source"] for r in shipped.values()} == {"ex:wikidata-links"}
+    assert shipped["ex:azerbaijan"]["confidence"] == "0.95"
+    assert shipped["ex:pfp"]["confidence"] == "0.8"
+    # a negative mapping is no link: NATO is not Q421517
+    assert "wd:Q421517" not in {r.get("wikidata") for r in rows}
     unlinked = {r["entity"] for r in rows if r["status"] == "unlinked"}
     assert unlinked >= {
         "ex:boris-ruge",

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from kg.errors import InputError, printable
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH
 from kg.project import Project
+from kg.sssom import is_mapping_set, source_ntriples
 
 Progress = Callable[[str, int, int], None]
 _BULK_FROM = 4 << 20  # bytes
@@ -90,7 +91,8 @@ def _count(store: ox.Store, graph: str) -> int:
 
 
 def _parse(store: ox.Store, path: Path, graph: str, project: Project) -> None:
-    """Load one Turtle file into *graph*; every way it can fail becomes an InputError.
+    """Load one Turtle file (or SSSOM mapping set, :mod:`kg.sssom`) into *graph*; every
+    way it can fail becomes an InputError.
 
     The file is first read once in chunks (:func:`check_text`), because Oxigraph accepts
     NUL bytes and invalid UTF-8 in comments, which rdflib (the reference engine) refuses,
@@ -100,6 +102,12 @@ def _parse(store: ox.Store, path: Path, graph: str, project: Project) -> None:
     shown = project.relative(path)
     if not path.is_file():
         raise InputError("file not found; check the path in kg.toml.", path=shown)
+    if graph != ONTOLOGY_GRAPH and is_mapping_set(path):
+        # An SSSOM mapping set: read and checked by kg.sssom, loaded as its RDF.
+        text = source_ntriples(path, graph, project.base, shown)
+        data = text.encode("utf-8")
+        store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+        return
     try:
         size = path.stat().st_size
         has_bom = check_text(path, shown)

@@ -27,6 +27,7 @@ from rdflib.namespace import RDF
 from kg.compile import check_text, line_at, safe_reason
 from kg.errors import InputError, shown
 from kg.project import Project
+from kg.sssom import is_mapping_set, source_ntriples
 
 #: Characters Turtle's IRIREF forbids (also when written as \u escapes), and C1 controls.
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\x7f-\x9f]')
@@ -230,10 +231,20 @@ def load_sources(project: Project) -> Sources:
     return sources
 
 
+def _base(iri: str) -> str:
+    """The namespace of a source's graph IRI (``<base><stem>``): the project's base."""
+    return iri[: max(iri.rfind("/"), iri.rfind("#")) + 1]
+
+
 def load_source(path: Path, iri: str, shown_as: str) -> Graph:
     """One source file, parsed with *iri* as its base, which it must describe (as
-    :func:`kg.compile.load_into` requires of the same file)."""
+    :func:`kg.compile.load_into` requires of the same file). An SSSOM mapping set
+    (``*.sssom.tsv``) is read by :mod:`kg.sssom` and gives the same triples as there."""
     name = URIRef(iri)
+    if is_mapping_set(path):  # an SSSOM mapping set: the RDF kg.sssom makes of it
+        graph = Graph()
+        graph.parse(data=source_ntriples(path, iri, _base(iri), shown_as), format="nt")
+        return graph
     graph = parse_turtle(path, shown_as=shown_as, base=iri)
     example = f"add e.g. 'ex:{path.stem} a kg:NewsArticle ; kg:title \"...\" ; kg:url <...> .'"
     if not graph:

@@ -93,12 +93,28 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
 }
 
 
+#: What a source file's name ends with (in any case): Turtle, or an SSSOM mapping set.
+SOURCE_SUFFIXES = (".ttl", ".sssom.tsv")
+
+
 def is_source_name(name: str) -> bool:
-    """Whether a file name under ``data/`` is a source: ``*.ttl`` in any case, but not a
-    hidden file, an editor's lock or backup file (``.#x.ttl``, ``#x.ttl#``, ``x.ttl~``)."""
+    """Whether a file name under ``data/`` is a source: ``*.ttl`` or ``*.sssom.tsv`` (an
+    SSSOM mapping set, see :mod:`kg.sssom`) in any case, but not a hidden file, an
+    editor's lock or backup file (``.#x.ttl``, ``#x.ttl#``, ``x.ttl~``)."""
     return (
-        name.lower().endswith(".ttl") and not name.startswith((".", "#")) and not name.endswith("~")
+        name.lower().endswith(SOURCE_SUFFIXES)
+        and not name.startswith((".", "#"))
+        and not name.endswith("~")
     )
+
+
+def source_stem(name: str) -> str:
+    """The stem of a source file's name: without ``.ttl`` or ``.sssom.tsv``."""
+    lower = name.lower()
+    for suffix in SOURCE_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name.rsplit(".", 1)[0] if "." in name else name
 
 
 @dataclass(frozen=True)
@@ -312,12 +328,12 @@ class Project:
                 continue
             seen.add((st.st_dev, st.st_ino))
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(names + [d for d in dirs if d.lower().endswith(".ttl")]):
+            for name in sorted(names + [d for d in dirs if d.lower().endswith(SOURCE_SUFFIXES)]):
                 if not is_source_name(name):
                     continue
                 path = Path(top) / name
                 found.append(self._check_source(path))
-            dirs[:] = [d for d in dirs if not d.lower().endswith(".ttl")]
+            dirs[:] = [d for d in dirs if not d.lower().endswith(SOURCE_SUFFIXES)]
         return found
 
     def _check_source(self, path: Path) -> Path:
@@ -357,11 +373,12 @@ class Project:
 
     def sources(self, paths: list[Path] | None = None) -> dict[str, Path]:
         """Source graph IRI -> file, for the data files (or *paths*): the graph of
-        ``data/<stem>.ttl`` is ``<base><stem>``, so stems must be IRI-safe and unique."""
+        ``data/<stem>.ttl`` (or ``data/<stem>.sssom.tsv``) is ``<base><stem>``, so stems
+        must be IRI-safe and unique."""
         files: dict[str, Path] = {}
         for path in paths if paths is not None else self.data_files():
             where = self.relative(path)
-            stem = path.name[:-4] if path.name.lower().endswith(".ttl") else path.stem
+            stem = source_stem(path.name)
             if not _STEM.match(stem):
                 raise InputError(
                     "a source file name may hold only letters, digits, '.', '_' and '-', "

@@ -57,10 +57,10 @@ def validate_reference(project: Project, paths: Iterable[Path] | None = None):
 def _merged(project: Project, graphs: dict[str, str]):
     from rdflib import Graph
 
-    from kg.load import parse_turtle
+    from kg.load import load_source
 
     data = Graph()
     for name, shown in graphs.items():
-        if name != ONTOLOGY_GRAPH:
-            data += parse_turtle(project.root / shown, shown_as=shown, base=name)
+        if name != ONTOLOGY_GRAPH:  # Turtle or an SSSOM mapping set, as the loader reads it
+            data += load_source(project.root / shown, name, shown)
     return data
