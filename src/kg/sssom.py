@@ -456,7 +456,7 @@ def parse_mapping_set(text: str, where: str = "<mapping set>") -> MappingSet:
     problems = _problems(ms)
     if problems:
         index, message = problems[0]
-        line = ms.lines[index] if index is not None else _key_line(lines[:head], message)
+        line = ms.lines[index] if index is not None else _key_line(lines[:head], message) or 1
         raise InputError(message, path=where, line=line)
     return ms
 
