@@ -129,6 +129,16 @@ class FakeWikidata:
         }
         with self.lock:
             self.requests.append(record)
+        done = False
+
+        def finished() -> None:  # before the body goes out: a polite client waits for it
+            nonlocal done
+            if not done:
+                done = True
+                record["ended"] = time.monotonic()
+                with self.lock:
+                    self.in_flight -= 1
+
         try:
             status, headers, body = self._answer(record["path"], params, failure)
             if failure and failure[0] == "slow":
@@ -139,13 +149,12 @@ class FakeWikidata:
                     handler.send_header(key, value)
                 handler.send_header("Content-Length", str(len(body)))
                 handler.end_headers()
+                finished()
                 handler.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a time-out): what it should do
         finally:
-            record["ended"] = time.monotonic()
-            with self.lock:
-                self.in_flight -= 1
+            finished()
 
     def _answer(self, path: str, params: dict, failure) -> tuple[int, dict, bytes]:
         kind, options = failure or ("", {})
