@@ -245,6 +245,7 @@ def test_an_uncached_offline_run_says_what_is_missing_and_changes_nothing(
     error = result.stderr.splitlines()[-1]
     assert error.startswith("Error: not cached: ")
     assert "wbsearchentities 'Sylvania' (en)" in error
+    assert "list=search 'Sylvania'" in error  # every search of an entity is tried
     assert "wbsearchentities 'Graustark' (en)" in error  # every miss of the run at once
     assert "Run again without --offline" in error
     assert fake_wikidata.requests == []

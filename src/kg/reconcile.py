@@ -275,14 +275,24 @@ def _search(entity: KgEntity, client: WikidataClient) -> dict[str, list[str]]:
         if re.fullmatch(r"Q[1-9]\d*", qid or ""):
             found.setdefault(qid, []).append(how)
 
+    missing: list[str] = []
+
+    def ask(search, text: str, key: str, how: str) -> None:
+        try:  # offline, every search is tried, so a run lists all that is missing
+            hits = search(text)
+        except NotCached as exc:
+            missing.extend(exc.missing)
+            return
+        for hit in hits:
+            add(hit.get(key, ""), how)
+
     for url in entity.urls:
-        for hit in client.search_text(f'haswbstatement:"P856={url}"'):
-            add(hit.get("title", ""), "official website (P856)")
+        ask(client.search_text, f'haswbstatement:"P856={url}"', "title", "official website (P856)")
     for text in entity.labels[:MAX_LABELS]:
-        for hit in client.search_entities(text):
-            add(hit.get("id", ""), "wbsearchentities")
-        for hit in client.search_text(text):
-            add(hit.get("title", ""), "list=search")
+        ask(client.search_entities, text, "id", "wbsearchentities")
+        ask(client.search_text, text, "title", "list=search")
+    if missing:
+        raise NotCached(missing)
     return found
 
 
