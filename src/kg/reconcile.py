@@ -23,6 +23,8 @@ linked entities, web address), :func:`reconcile`:
 
 The map from kg classes to Wikidata classes is :data:`TYPE_MAP`, the one place to change
 it. A kg class it does not name gives no type evidence (neither agreement nor penalty).
+Item and property identifiers (P31, P279, P571...) and the ``wd:``/``wdt:`` IRIs of the
+type query are Wikidata's; another Wikibase needs its own.
 """
 
 from __future__ import annotations

@@ -79,7 +79,10 @@ def user_agent(contact: str) -> str:
 
 class WikidataClient:
     """The action API (*api_url*) and the SPARQL endpoint (*sparql_url*) of a Wikibase,
-    asked politely and remembered on disk (see the module's docstring)."""
+    asked politely and remembered on disk (see the module's docstring).
+
+    *user_agent* must name a contact in parentheses, as :func:`user_agent` writes it
+    (``kg/0.1.0 (you@example.org)``), unless *offline*: no request is sent then."""
 
     def __init__(
         self,
