@@ -232,11 +232,11 @@ def test_from_a_graph_the_project_does_not_hold_is_refused(runner, engine, keywo
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_from_a_source_reads_that_source_only(runner, engine, sources):
-    source = "https://w3id.org/kg-diplo/id/ref-wikidata-ids"
+    source = "https://w3id.org/kg-diplo/id/wikidata-links"
     expected = len(next(g for name, g in sources.graphs.items() if str(name) == source))
     for query in (
         f"SELECT (COUNT(*) AS ?n) FROM <{source}> WHERE {{ ?s ?p ?o }}",
-        "SELECT (COUNT(*) AS ?n) FROM ex:ref-wikidata-ids WHERE { ?s ?p ?o }",
+        "SELECT (COUNT(*) AS ?n) FROM ex:wikidata-links WHERE { ?s ?p ?o }",
         f"SELECT (COUNT(*) AS ?n) FROM NAMED <{source}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
     ):
         result = invoke(runner, "--engine", engine, "sparql", query, "--format", "csv")

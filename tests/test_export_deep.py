@@ -46,6 +46,7 @@ from kg.export import (
 from kg.graph import KnowledgeGraph
 from kg.namespaces import EX, KG, XSD
 from kg.project import Project
+from kg.sssom import source_ntriples
 from tests.conftest import ROOT, invoke
 
 P = URIRef(KG + "p")
@@ -190,6 +191,9 @@ def test_deep_blank_chain_exports_in_every_format(project_copy):
     for path in sorted((project_copy / "data").glob("*.ttl")):
         triples = ox.parse(path=path, format=ox.RdfFormat.TURTLE, base_iri=EX + path.stem)
         expected.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    for path in sorted((project_copy / "data").glob("*.sssom.tsv")):  # mapping sets
+        stem = path.name[: -len(".sssom.tsv")]
+        expected.parse(data=source_ntriples(path, EX + stem, EX, path.name), format="nt")
     assert sum(isinstance(o, BNode) for o in expected.objects(None, P)) == 2000
     want = _signature(expected)
     for fmt in FORMATS:

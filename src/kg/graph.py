@@ -142,9 +142,7 @@ class KnowledgeGraph:
         from kg.store_oxigraph import OxigraphStore
 
         path = self._answering_path()
-        return OxigraphStore.open(
-            path / "store", self.manifest["graphs"], services=self._services
-        )
+        return OxigraphStore.open(path / "store", self.manifest["graphs"], services=self._services)
 
     def _answering_path(self, *, fallback: bool = True) -> Path:
         """The store folder to answer from, built first when needed; what was done or
@@ -415,14 +413,18 @@ def _involving(report, files: set[str]):
 
 
 def _expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """The Turtle files of *paths* (a folder: those under it), each once, as absolute
-    paths: a relative path is read from the working directory whatever the project, and
-    shown project-relative inside the project, absolute outside it."""
+    """The source files of *paths* (a folder: the Turtle files and SSSOM mapping sets
+    under it), each once, as absolute paths: a relative path is read from the working
+    directory whatever the project, and shown project-relative inside the project,
+    absolute outside it."""
     import os
 
     files: dict[str, Path] = {}
     for path in paths:
         path = Path(os.path.abspath(path))
-        for file in sorted(path.rglob("*.ttl")) if path.is_dir() else [path]:
+        found = (
+            sorted([*path.rglob("*.ttl"), *path.rglob("*.sssom.tsv")]) if path.is_dir() else [path]
+        )
+        for file in found:
             files.setdefault(os.path.realpath(file), file)
     return list(files.values())

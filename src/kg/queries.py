@@ -268,12 +268,12 @@ def _entries(root, key: str, numbers: list[int], path: Path) -> list[tuple[str, 
 
 def _class_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> Param:
     """*param* expecting the class *value* (a CURIE with a known prefix, or ``<IRI>``)."""
-    return replace(param, expects=_term_iri(param, value, refuse, "a class", "kg:State"))
+    return replace(param, expects=_term_iri(param, value, refuse, "the class", "kg:State"))
 
 
 def _follow_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> Param:
     """*param* given to the query as the entity's value of the property *value*."""
-    return replace(param, follows=_term_iri(param, value, refuse, "a property", "kg:wikidata"))
+    return replace(param, follows=_term_iri(param, value, refuse, "the property", "kg:wikidata"))
 
 
 def _term_iri(
@@ -282,7 +282,8 @@ def _term_iri(
     """The IRI a decorator gives an IRI parameter: a CURIE with a known prefix or <IRI>."""
     if param.kind != "iri":
         raise refuse(
-            f"gives {what} to {param.name!r}, which is not an IRI parameter (it takes "
+            f"gives {what.replace('the ', 'a ', 1)} to {param.name!r}, which is not an IRI "
+            f"parameter (it takes "
             f"{param.type_label}); only a ?_NAME_iri parameter names an entity."
         )
     if value.startswith("<") and value.endswith(">"):
