@@ -36,6 +36,7 @@ def link():
         kg link accept ENTITY QID   settle one as a link
         kg link reject ENTITY QID   settle one as not a match (never proposed again)
         kg link export              the mapping set as SSSOM TSV or JSON
+        kg link check               kg's facts about linked entities against Wikidata's
 
     Links are kept in data/wikidata-links.sssom.tsv (loaded as kg:wikidata), candidates
     in the review queue ([wikidata] queue in kg.toml). Every answer of Wikidata is cached
@@ -228,3 +229,46 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None):
     project = _project(ctx)
     _refuse_protected(project, output)
     _emit(export(project, fmt), output)
+
+
+@link.command("check")
+@click.option(
+    "--offline", is_flag=True, help="Answer from the cache only; list what is not cached."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+)
+@click.pass_context
+def check_command(ctx: click.Context, offline: bool, fmt: str):
+    """Compare kg's facts about linked entities with Wikidata's statements.
+
+    For each fact kg holds between linked entities (memberships and programme
+    participations with their dates, founding dates, successions, posts held), the
+    matching statement of the Wikidata item (P463 with P580/P582, P571, P1365/P1366,
+    P39) is found and compared, dates by their precision (1992 agrees with 1992-03).
+    Prints agreements, disagreements and facts only one side has, each with its
+    sources, and links whose item was merged (redirected) or deleted.
+
+    Exit 0 when nothing disagrees, 1 when something does or a link is broken (so it can
+    run in CI), 2 when Wikidata cannot be reached or, with --offline, answers are not
+    cached (listed).
+
+    \b
+    Example:
+        kg link check
+        kg link check --offline --format json
+    """
+    from kg.cli import _graph
+    from kg.linkcheck import check
+    from kg.wikidata import WikidataClient
+
+    graph = _graph(ctx)
+    client = WikidataClient.for_project(graph.project, offline=offline)
+    report = check(graph, client)
+    text = report.render(fmt)
+    click.echo(printable(text) if fmt == "text" else text, nl=False)
+    ctx.exit(report.exit_code)
