@@ -1,4 +1,4 @@
-"""SSSOM mapping sets: read, check, write and turn into RDF.
+"""SSSOM mapping sets: the model, read, written and exported.
 
 kg keeps its links to Wikidata as an SSSOM mapping set (`Simple Standard for Sharing
 Ontological Mappings <https://mapping-commons.github.io/sssom/>`_): a TSV table whose
@@ -7,13 +7,14 @@ leading lines, each starting with ``#``, hold the set's metadata as YAML (its
 with its justification (a ``semapv:`` term), confidence, the tool and reviewer; a row
 with ``predicate_modifier`` ``Not`` is a negative mapping (a candidate rejected, never to
 be proposed again). ``data/*.sssom.tsv`` files are sources like ``data/*.ttl``: each is
-loaded, through :func:`to_ntriples`, into the named graph ``<base><stem>``.
+loaded, through :func:`kg.sssom_rdf.to_ntriples`, into the named graph ``<base><stem>``.
 
-This module implements the parts of SSSOM kg uses, with the schema's rules for them
-(required slots, enumerations, types, CURIEs whose prefix the ``curie_map`` or SSSOM's
-built-in prefixes declare). It does not use ``sssom-py``: that package pulls in pandas
+kg implements the parts of SSSOM it uses, with the schema's rules for them
+(:mod:`kg.sssom_schema`). It does not use ``sssom-py``: that package pulls in pandas
 and LinkML, which would multiply kg's dependencies and its start-up time (``kg query``
-starts in 0.14 s) for a table of a few columns.
+starts in 0.14 s) for a table of a few columns. This module re-exports the public names
+of :mod:`kg.sssom_schema` and :mod:`kg.sssom_rdf`, so ``from kg.sssom import ...`` works
+for all of them.
 
 The files kg writes are deterministic: metadata in the schema's order, prefixes sorted,
 rows sorted by subject, object and predicate, only the columns in use, in the order of
@@ -24,216 +25,72 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 import re
 import tempfile
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from kg.errors import InputError, shown
+from kg.sssom_rdf import KG, node_local, source_ntriples, to_ntriples
+from kg.sssom_schema import (
+    _CURIE,
+    BUILT_IN_PREFIXES,
+    COLUMNS,
+    CURIE_SLOTS,
+    DATE_SLOTS,
+    ENTITY_TYPES,
+    ENUMS,
+    EXACT_MATCH,
+    FLOAT_SLOTS,
+    JUSTIFICATIONS,
+    MULTIVALUED,
+    REQUIRED,
+    REQUIRED_SET,
+    SEMAPV,
+    SET_SLOTS,
+    URI_SLOTS,
+    _number,
+    _problems,
+    validate_mapping_set,
+)
 
-#: Columns of a mapping, in the order of the SSSOM specification (the order kg writes).
-COLUMNS = (
-    "subject_id",
-    "subject_label",
-    "subject_category",
-    "predicate_id",
-    "predicate_label",
-    "predicate_modifier",
-    "object_id",
-    "object_label",
-    "object_category",
-    "mapping_justification",
-    "author_id",
-    "author_label",
-    "reviewer_id",
-    "reviewer_label",
-    "creator_id",
-    "creator_label",
-    "license",
-    "subject_type",
-    "subject_source",
-    "subject_source_version",
-    "object_type",
-    "object_source",
-    "object_source_version",
-    "mapping_provider",
-    "mapping_source",
-    "mapping_cardinality",
-    "mapping_tool",
-    "mapping_tool_version",
-    "mapping_date",
-    "publication_date",
-    "confidence",
-    "curation_rule",
-    "curation_rule_text",
-    "subject_match_field",
-    "object_match_field",
-    "match_string",
-    "subject_preprocessing",
-    "object_preprocessing",
-    "semantic_similarity_score",
-    "semantic_similarity_measure",
-    "see_also",
-    "issue_tracker_item",
-    "other",
-    "comment",
-)
-#: Metadata of the set (the YAML block), in the order kg writes them.
-SET_SLOTS = (
-    "curie_map",
-    "mapping_set_id",
-    "mapping_set_version",
-    "mapping_set_source",
-    "mapping_set_title",
-    "mapping_set_description",
-    "creator_id",
-    "creator_label",
-    "license",
-    "subject_type",
-    "subject_source",
-    "subject_source_version",
-    "object_type",
-    "object_source",
-    "object_source_version",
-    "mapping_provider",
-    "mapping_tool",
-    "mapping_tool_version",
-    "mapping_date",
-    "publication_date",
-    "subject_match_field",
-    "object_match_field",
-    "subject_preprocessing",
-    "object_preprocessing",
-    "see_also",
-    "issue_tracker",
-    "other",
-    "comment",
-    "sssom_version",
-)
-REQUIRED = ("subject_id", "predicate_id", "object_id", "mapping_justification")
-REQUIRED_SET = ("mapping_set_id", "license")
-#: Slots holding several values, written ``a|b`` in a TSV cell and as lists in YAML/JSON.
-MULTIVALUED = frozenset(
-    {
-        "author_id",
-        "author_label",
-        "reviewer_id",
-        "reviewer_label",
-        "creator_id",
-        "creator_label",
-        "curation_rule",
-        "curation_rule_text",
-        "subject_match_field",
-        "object_match_field",
-        "match_string",
-        "subject_preprocessing",
-        "object_preprocessing",
-        "see_also",
-        "mapping_set_source",
-    }
-)
-#: Slots whose values are entity references: CURIEs with a declared prefix.
-CURIE_SLOTS = frozenset(
-    {
-        "subject_id",
-        "predicate_id",
-        "object_id",
-        "mapping_justification",
-        "author_id",
-        "reviewer_id",
-        "creator_id",
-        "subject_source",
-        "object_source",
-        "mapping_source",
-        "curation_rule",
-        "subject_match_field",
-        "object_match_field",
-        "subject_preprocessing",
-        "object_preprocessing",
-    }
-)
-FLOAT_SLOTS = frozenset({"confidence", "semantic_similarity_score"})
-DATE_SLOTS = frozenset({"mapping_date", "publication_date"})
-#: Slots whose values are web addresses (absolute IRIs), not CURIEs.
-URI_SLOTS = frozenset(
-    {"license", "mapping_set_id", "see_also", "issue_tracker", "mapping_provider"}
-)
-SEMAPV = "https://w3id.org/semapv/vocab/"
-JUSTIFICATIONS = frozenset(
-    {
-        "LexicalMatching",
-        "LogicalReasoning",
-        "CompositeMatching",
-        "UnspecifiedMatching",
-        "SemanticSimilarityThresholdMatching",
-        "LexicalSimilarityThresholdMatching",
-        "MappingChaining",
-        "MappingReview",
-        "ManualMappingCuration",
-        "MappingInversion",
-        "StructuralMatching",
-        "InstanceBasedMatching",
-        "BackgroundKnowledgeBasedMatching",
-    }
-)
-ENTITY_TYPES = frozenset(
-    {
-        "owl class",
-        "owl object property",
-        "owl data property",
-        "owl annotation property",
-        "owl named individual",
-        "skos concept",
-        "rdfs resource",
-        "rdfs class",
-        "rdfs literal",
-        "rdfs datatype",
-        "rdf property",
-        "composed entity expression",
-    }
-)
-ENUMS: dict[str, frozenset[str]] = {
-    "predicate_modifier": frozenset({"Not"}),
-    "mapping_cardinality": frozenset({"1:1", "1:n", "n:1", "n:n", "1:0", "0:1", "0:0"}),
-    "subject_type": ENTITY_TYPES,
-    "object_type": ENTITY_TYPES,
-    "sssom_version": frozenset({"1.0", "1.1"}),
-}
-#: Prefixes every SSSOM file may use without declaring them (the specification's).
-BUILT_IN_PREFIXES = {
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "semapv": SEMAPV,
-    "sssom": "https://w3id.org/sssom/",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "linkml": "https://w3id.org/linkml/",
-    "oboInOwl": "http://www.geneontology.org/formats/oboInOwl#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "pav": "http://purl.org/pav/",
-}
-EXACT_MATCH = BUILT_IN_PREFIXES["skos"] + "exactMatch"
+__all__ = [
+    "BUILT_IN_PREFIXES",
+    "COLUMNS",
+    "CURIE_SLOTS",
+    "DATE_SLOTS",
+    "ENTITY_TYPES",
+    "ENUMS",
+    "EXACT_MATCH",
+    "FLOAT_SLOTS",
+    "JUSTIFICATIONS",
+    "KG",
+    "MULTIVALUED",
+    "REQUIRED",
+    "REQUIRED_SET",
+    "SEMAPV",
+    "SET_SLOTS",
+    "SUFFIX",
+    "URI_SLOTS",
+    "Mapping",
+    "MappingSet",
+    "export_text",
+    "is_mapping_set",
+    "node_local",
+    "parse_mapping_set",
+    "read_mapping_set",
+    "source_ntriples",
+    "to_ntriples",
+    "to_tsv",
+    "validate_mapping_set",
+    "write_mapping_set",
+]
+
 SUFFIX = ".sssom.tsv"
-
-_CURIE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*):(\S*)$")
-_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\x7f-\x9f]')
-_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-KG = "https://w3id.org/kg-diplo/ontology#"
-_RDF_TYPE = BUILT_IN_PREFIXES["rdf"] + "type"
-_LABEL = BUILT_IN_PREFIXES["rdfs"] + "label"
-_COMMENT = BUILT_IN_PREFIXES["rdfs"] + "comment"
-_SEE_ALSO = BUILT_IN_PREFIXES["rdfs"] + "seeAlso"
-_XSD = BUILT_IN_PREFIXES["xsd"]
 
 
 @dataclass
@@ -554,152 +411,7 @@ def _did_you_mean(name: str, known: tuple[str, ...]) -> str:
     return f" Did you mean {close[0]}?" if close else ""
 
 
-# -- checking ------------------------------------------------------------------------------
-
-
-def validate_mapping_set(ms: MappingSet) -> list[str]:
-    """The problems of *ms* against the SSSOM rules kg implements, one message each:
-    required slots, enumerations, numbers and dates, CURIEs with declared prefixes, and
-    kg's own rule of one row per subject and object (a pair both mapped and negated is
-    a contradiction). Empty when the set is valid."""
-    out = []
-    for index, message in _problems(ms):
-        if index is None:
-            out.append(f"metadata: {message}")
-        else:
-            where = f"line {ms.lines[index]}" if index < len(ms.lines) else f"row {index + 1}"
-            out.append(f"{where}: {message}")
-    return out
-
-
-def _problems(ms: MappingSet) -> list[tuple[int | None, str]]:
-    found: list[tuple[int | None, str]] = []
-    prefixes = dict(BUILT_IN_PREFIXES)
-    for prefix, iri in ms.curie_map.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", prefix):
-            found.append((None, f"'curie_map' holds the prefix {shown(prefix)}, which is no name."))
-        elif not _ABSOLUTE.match(iri) or _BAD_IRI.search(iri):
-            found.append((None, f"'curie_map' maps {prefix} to {shown(iri)}, which is no IRI."))
-        elif prefix in BUILT_IN_PREFIXES and BUILT_IN_PREFIXES[prefix] != iri:
-            found.append(
-                (
-                    None,
-                    f"'curie_map' redefines SSSOM's built-in prefix {prefix} (it is "
-                    f"{BUILT_IN_PREFIXES[prefix]}); remove it or use another prefix.",
-                )
-            )
-        prefixes[prefix] = iri
-    for slot in REQUIRED_SET:
-        if not ms.metadata.get(slot):
-            found.append((None, f"the metadata have no '{slot}', which SSSOM requires."))
-    for slot, value in ms.metadata.items():
-        if slot == "curie_map":
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            problem = _value_problem(slot, item, prefixes)
-            if problem:
-                found.append((None, f"'{slot}': {problem}"))
-    seen: dict[str, int] = {}
-    for index, mapping in enumerate(ms.mappings):
-        for slot in REQUIRED:
-            if not getattr(mapping, slot):
-                found.append(
-                    (index, f"this mapping has no {slot}; every row needs {', '.join(REQUIRED)}.")
-                )
-        for slot in COLUMNS:
-            if getattr(mapping, slot) is None:
-                continue
-            for value in (
-                mapping.values(slot) if slot not in FLOAT_SLOTS else [getattr(mapping, slot)]
-            ):
-                problem = _value_problem(slot, value, prefixes)
-                if problem:
-                    found.append((index, f"{slot}: {problem}"))
-        if found and found[-1][0] == index:
-            continue
-        if not (mapping.subject_id and mapping.object_id):
-            continue
-        node = node_local(mapping)
-        if node in seen:
-            first = ms.mappings[seen[node]]
-            other = f"line {ms.lines[seen[node]]}" if ms.lines else f"row {seen[node] + 1}"
-            if first.negated != mapping.negated:
-                found.append(
-                    (
-                        index,
-                        f"{mapping.subject_id} and {mapping.object_id} are mapped both as a "
-                        f"match and as not a match (predicate_modifier Not), here and on "
-                        f"{other}: a pair cannot be both. Keep the row a source verifies and "
-                        "delete the other.",
-                    )
-                )
-            else:
-                found.append(
-                    (
-                        index,
-                        f"{mapping.subject_id} and {mapping.object_id} are mapped again (first "
-                        f"on {other}); a mapping set holds one row per subject and object. "
-                        "Merge the two rows.",
-                    )
-                )
-        else:
-            seen[node] = index
-    return found
-
-
-def _value_problem(slot: str, value: Any, prefixes: dict[str, str]) -> str | None:
-    if slot in FLOAT_SLOTS:
-        if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value):
-            return f"must be a number, got {shown(str(value))}."
-        if slot == "confidence" and not 0 <= value <= 1:
-            return f"must lie between 0 and 1 (a probability), got {_number(value)}."
-        return None
-    if not isinstance(value, str):
-        return f"must be a text, got {shown(str(value))}."
-    if any(c in value for c in "\t\n\r"):
-        return "holds a tab or a line break, which a TSV cell cannot."
-    if slot in ENUMS and value not in ENUMS[slot]:
-        return f"{shown(value)} is not one of {', '.join(sorted(ENUMS[slot]))}."
-    if slot in DATE_SLOTS:
-        try:
-            if not _DATE.match(value):
-                raise ValueError
-            _dt.date.fromisoformat(value)
-        except ValueError:
-            return f"{shown(value)} is not a date written YYYY-MM-DD (e.g. 2026-11-29)."
-    if slot in URI_SLOTS and (not _ABSOLUTE.match(value) or _BAD_IRI.search(value)):
-        return f"{shown(value)} is not an absolute IRI (e.g. https://...)."
-    if slot in CURIE_SLOTS:
-        match = _CURIE.match(value)
-        if not match:
-            return f"{shown(value)} is not a CURIE (prefix:local, e.g. wd:Q227)."
-        if match.group(1) not in prefixes:
-            return (
-                f"the prefix {match.group(1)!r} of {shown(value)} is not declared; add it "
-                f"to curie_map in the metadata ('{match.group(1)}: <its IRI>')."
-            )
-        if _BAD_IRI.search(prefixes[match.group(1)] + match.group(2)):
-            return f"{shown(value)} expands to no valid IRI."
-        if slot == "mapping_justification" and (
-            prefixes[match.group(1)] != SEMAPV or match.group(2) not in JUSTIFICATIONS
-        ):
-            return (
-                f"{shown(value)} is not a semapv: justification; use one of "
-                + ", ".join(f"semapv:{j}" for j in sorted(JUSTIFICATIONS))
-                + "."
-            )
-    return None
-
-
 # -- writing -------------------------------------------------------------------------------
-
-
-def _number(value: float) -> str:
-    """A float as its shortest decimal text (0.95, 1.0), never an exponent."""
-    text = repr(float(value))
-    if "e" in text or "E" in text:
-        text = format(Decimal(text), "f")
-    return text
 
 
 def _ordered_metadata(ms: MappingSet) -> dict[str, Any]:
@@ -812,143 +524,3 @@ def export_text(ms: MappingSet, fmt: str) -> str:
         document["mappings"] = rows
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}: sssom, tsv or json")
-
-
-# -- RDF -----------------------------------------------------------------------------------
-
-
-def node_local(mapping: Mapping) -> str:
-    """The local name of a mapping's node: ``mapping-<subject>-<object>``, IRI-safe."""
-
-    def local(curie: str) -> str:
-        match = _CURIE.match(curie)
-        name = match.group(2) if match else curie
-        return _SAFE.sub("-", name).strip("-") or "x"
-
-    return f"mapping-{local(mapping.subject_id or '')}-{local(mapping.object_id or '')}"
-
-
-def _iri(value: str) -> str:
-    return f"<{value}>"
-
-
-def _literal(text: str, datatype: str | None = None) -> str:
-    escaped = (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    )
-    return f'"{escaped}"' + (f"^^<{datatype}>" if datatype else "")
-
-
-def to_ntriples(ms: MappingSet, graph_iri: str, base: str) -> str:
-    """The RDF kg loads for *ms* into *graph_iri*, as N-Triples (see docs/modelling.md,
-    "Links to Wikidata"): the source's self-description from the metadata; per positive
-    ``skos:exactMatch`` mapping ``subject kg:wikidata object``; per mapping (negative
-    ones too) a ``kg:Mapping`` node with its justification, confidence, tool, date,
-    reviewer and sources. Agents (creator, author, reviewer) are typed ``kg:Agent`` and
-    labelled (with their ``*_label`` or, failing that, their CURIE)."""
-    out: list[str] = []
-
-    def add(s: str, p: str, o: str) -> None:
-        out.append(f"{s} {p} {o} .\n")
-
-    meta = ms.metadata
-    graph = _iri(graph_iri)
-    agents: dict[str, str] = {}
-
-    def agent(curie: str, label: str | None) -> str:
-        iri = ms.expand(curie)
-        if iri not in agents or (label and agents[iri] == curie):
-            agents[iri] = label or agents.get(iri) or curie
-        return _iri(iri)
-
-    add(graph, _iri(_RDF_TYPE), _iri(KG + "Dataset"))
-    title = meta.get("mapping_set_title")
-    if title:
-        add(graph, _iri(_LABEL), _literal(title))
-        add(graph, _iri(KG + "title"), _literal(title))
-    if meta.get("mapping_set_description"):
-        add(graph, _iri(KG + "description"), _literal(meta["mapping_set_description"]))
-    creators = list(meta.get("creator_id") or [])
-    labels = list(meta.get("creator_label") or [])
-    for i, curie in enumerate(creators):
-        node = agent(curie, labels[i] if i < len(labels) else None)
-        add(graph, _iri(KG + "author"), node)
-        if i == 0:
-            add(graph, _iri(KG + "publisher"), node)
-    if meta.get("mapping_date"):
-        add(graph, _iri(KG + "datePublished"), _literal(meta["mapping_date"], _XSD + "date"))
-    for url in meta.get("see_also") or []:
-        add(graph, _iri(_SEE_ALSO), _iri(url))
-    for mapping in ms.mappings:
-        subject = _iri(ms.expand(mapping.subject_id))
-        obj = _iri(ms.expand(mapping.object_id))
-        predicate = ms.expand(mapping.predicate_id)
-        if predicate == EXACT_MATCH and not mapping.negated:
-            add(subject, _iri(KG + "wikidata"), obj)
-        node = _iri(base + node_local(mapping))
-        add(node, _iri(_RDF_TYPE), _iri(KG + "Mapping"))
-        add(node, _iri(_LABEL), _literal(_label(mapping)))
-        add(node, _iri(KG + "mappingSubject"), subject)
-        add(node, _iri(KG + "mappingPredicate"), _iri(predicate))
-        add(node, _iri(KG + "mappingObject"), obj)
-        add(node, _iri(KG + "justification"), _iri(ms.expand(mapping.mapping_justification)))
-        add(
-            node,
-            _iri(KG + "negated"),
-            _literal("true" if mapping.negated else "false", _XSD + "boolean"),
-        )
-        if mapping.confidence is not None:
-            text = format(Decimal(_number(mapping.confidence)).normalize(), "f")
-            add(node, _iri(KG + "confidence"), _literal(text, _XSD + "decimal"))
-        for text in mapping.values("match_string"):
-            add(node, _iri(KG + "matchString"), _literal(text))
-        if mapping.mapping_tool:
-            add(node, _iri(KG + "mappingTool"), _literal(mapping.mapping_tool))
-        if mapping.mapping_tool_version:
-            add(node, _iri(KG + "mappingToolVersion"), _literal(mapping.mapping_tool_version))
-        if mapping.mapping_date:
-            add(node, _iri(KG + "mappingDate"), _literal(mapping.mapping_date, _XSD + "date"))
-        authors = mapping.values("author_label")
-        for i, curie in enumerate(mapping.values("author_id")):
-            add(node, _iri(KG + "mappingAuthor"), agent(curie, _at(authors, i)))
-        reviewers = mapping.values("reviewer_label")
-        for i, curie in enumerate(mapping.values("reviewer_id")):
-            add(node, _iri(KG + "reviewer"), agent(curie, _at(reviewers, i)))
-        for url in mapping.values("see_also"):
-            add(node, _iri(_SEE_ALSO), _iri(url))
-        if mapping.comment:
-            add(node, _iri(_COMMENT), _literal(mapping.comment))
-    for iri, label in agents.items():
-        add(_iri(iri), _iri(_RDF_TYPE), _iri(KG + "Agent"))
-        add(_iri(iri), _iri(_LABEL), _literal(label))
-    return "".join(dict.fromkeys(out))
-
-
-def _at(items: list[str], index: int) -> str | None:
-    return items[index] if index < len(items) else None
-
-
-def _label(mapping: Mapping) -> str:
-    def named(curie: str | None, label: str | None) -> str:
-        return f"{label} ({curie})" if label else str(curie)
-
-    verb = ("not " if mapping.negated else "") + str(mapping.predicate_id)
-    return (
-        f"{named(mapping.subject_id, mapping.subject_label)} {verb} "
-        f"{named(mapping.object_id, mapping.object_label)}"
-    )
-
-
-def source_ntriples(path: Path, graph_iri: str, base: str, shown_as: str) -> str:
-    """The N-Triples of the mapping set file *path* as a source of kg: read and checked
-    (errors name the file and line), then turned into RDF. kg requires a title
-    (``mapping_set_title``): it is the source's title."""
-    ms = read_mapping_set(path, shown_as=shown_as)
-    if not ms.metadata.get("mapping_set_title"):
-        raise InputError(
-            "the metadata have no mapping_set_title; a source says what it is: add "
-            "'#mapping_set_title: ...' to the metadata lines.",
-            path=shown_as,
-            line=1,
-        )
-    return to_ntriples(ms, graph_iri, base)
