@@ -327,25 +327,9 @@ def accept(project: Project, entity: str, qid: str, reviewer: str | None = None)
             f"{project.relative(links_path(project))}; an entity has one Wikidata item. "
             f"Remove that row first if it is wrong."
         )
-    mapping = replace(
-        row,
-        mapping_justification="semapv:ManualMappingCuration",
-        reviewer_id=_reviewer(links, reviewer),
-        mapping_date=_today(),
-        mapping_tool="kg",
-        mapping_tool_version=__version__,
-        comment=_reviewed(row.comment, "accepted"),
-    )
-    links.mappings = [
-        m
-        for m in links.mappings
-        if not (m.subject_id == row.subject_id and m.object_id == row.object_id)
-    ]
-    links.mappings.append(mapping)
-    write_mapping_set(links_path(project), links)
-    queue.mappings = [m for m in queue.mappings if m.subject_id != row.subject_id]
-    write_mapping_set(queue_path(project), queue)
-    return mapping
+    # a link settles the entity: its other candidates leave the queue too
+    rest = [m for m in queue.mappings if m.subject_id != row.subject_id]
+    return _settle(project, links, queue, row, rest, reviewer, "accepted")
 
 
 def reject(project: Project, entity: str, qid: str, reviewer: str | None = None) -> Mapping:
@@ -354,15 +338,23 @@ def reject(project: Project, entity: str, qid: str, reviewer: str | None = None)
     qid = _qid(qid)
     queue, row = _find_queued(project, entity, qid)
     links = read_links(project)
+    rest = [m for m in queue.mappings if m is not row]
+    return _settle(
+        project, links, queue, replace(row, predicate_modifier="Not"), rest, reviewer, "rejected"
+    )
+
+
+def _settle(project, links, queue, row, rest, reviewer, verdict: str) -> Mapping:
+    """Record *row* in the mapping set as a person's decision (replacing any row for the
+    same pair), and leave *rest* in the queue."""
     mapping = replace(
         row,
-        predicate_modifier="Not",
         mapping_justification="semapv:ManualMappingCuration",
         reviewer_id=_reviewer(links, reviewer),
         mapping_date=_today(),
         mapping_tool="kg",
         mapping_tool_version=__version__,
-        comment=_reviewed(row.comment, "rejected"),
+        comment=_reviewed(row.comment, verdict),
     )
     links.mappings = [
         m
@@ -371,7 +363,7 @@ def reject(project: Project, entity: str, qid: str, reviewer: str | None = None)
     ]
     links.mappings.append(mapping)
     write_mapping_set(links_path(project), links)
-    queue.mappings = [m for m in queue.mappings if m is not row]
+    queue.mappings = rest
     write_mapping_set(queue_path(project), queue)
     return mapping
 

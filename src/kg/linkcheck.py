@@ -279,44 +279,57 @@ def _dated(report, entity, fact, kg_claims, wd_dates, wd_said) -> None:
         )
 
 
-def _memberships(graph, items, links, of_item, report) -> None:
-    by_pair: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for row in _rows(graph, _MEMBERSHIPS):
-        by_pair.setdefault((row["member"], row["body"]), []).append(row)
-    for (member, body), rows in sorted(by_pair.items()):
-        if member not in items or body not in items:
-            continue
-        body_qid = links[body]
-        fact = f"member of {compact(body)} (P463 wd:{body_qid})"
-        sources = {compact(r["source"]) for r in rows}
-        statements = [
-            s for s in _statements(items[member], "P463") if _item(s["mainsnak"]) == body_qid
-        ]
-        who = compact(member)
-        if not statements:
-            report.findings.append(
-                Finding(
-                    "only kg",
-                    who,
-                    fact,
-                    f"stated by {', '.join(sorted(sources))}",
-                    note=f"wd:{links[member]} has no P463 wd:{body_qid}",
-                )
-            )
-            continue
-        said = _said(links[member], statements[0])
-        report.findings.append(
-            Finding("agree", who, fact, f"stated by {', '.join(sorted(sources))}", said)
+def _pairs(rows: Iterable[dict[str, str]], a: str, b: str) -> dict[tuple[str, str], list]:
+    """Rows grouped by the pair of entities (*a*, *b*) they are about."""
+    grouped: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        grouped.setdefault((row[a], row[b]), []).append(row)
+    return grouped
+
+
+def _held(report, items, links, subject, target, rows, prop, fact, dated, note="") -> None:
+    """A fact with a start and an end (a membership, a post held) between two linked
+    entities, against the *prop* statements of *subject*'s item with *target*'s item as
+    value and their P580/P582 qualifiers."""
+    sources = f"stated by {', '.join(sorted({compact(r['source']) for r in rows}))}"
+    statements = [
+        s for s in _statements(items[subject], prop) if _item(s["mainsnak"]) == links[target]
+    ]
+    who = compact(subject)
+    if not statements:
+        report.findings.append(Finding("only kg", who, fact, sources, note=note))
+        return
+    said = _said(links[subject], statements[0])
+    report.findings.append(Finding("agree", who, fact, sources, said))
+    for label, key, qualifier in (("start", "start", "P580"), ("end", "end", "P582")):
+        wd_dates = {d for s in statements for d in _qualifier_dates(s, qualifier)}
+        _dated(
+            report,
+            who,
+            f"{label} of {dated}",
+            _claims(rows, key),
+            wd_dates,
+            f"{qualifier} on {said}",
         )
-        for label, key, qualifier in (("start", "start", "P580"), ("end", "end", "P582")):
-            wd_dates = {d for s in statements for d in _qualifier_dates(s, qualifier)}
-            _dated(
+
+
+def _memberships(graph, items, links, of_item, report) -> None:
+    by_pair = _pairs(_rows(graph, _MEMBERSHIPS), "member", "body")
+    for (member, body), rows in sorted(by_pair.items()):
+        if member in items and body in items:
+            fact = f"member of {compact(body)} (P463 wd:{links[body]})"
+            note = f"wd:{links[member]} has no P463 wd:{links[body]}"
+            _held(
                 report,
-                who,
-                f"{label} of member of {compact(body)}",
-                _claims(rows, key),
-                wd_dates,
-                f"{qualifier} on {said}",
+                items,
+                links,
+                member,
+                body,
+                rows,
+                "P463",
+                fact,
+                fact[: fact.index(" (")],
+                note,
             )
     # Wikidata memberships of linked bodies that kg does not state
     for member, entity in sorted(items.items()):
@@ -335,7 +348,7 @@ def _memberships(graph, items, links, of_item, report) -> None:
 
 def _foundings(graph, items, report) -> None:
     by_entity: dict[str, list[dict[str, str]]] = {}
-    for row in _rows(graph, _FOUNDED):
+    for row in _rows(graph, _FOUNDED):  # one entity, not a pair
         by_entity.setdefault(row["entity"], []).append(row)
     for iri, entity in sorted(items.items()):
         wd = {d for s in _statements(entity, "P571") if (d := wikidata_date(s["mainsnak"]))}
@@ -351,9 +364,7 @@ def _foundings(graph, items, report) -> None:
 
 
 def _successions(graph, items, links, report) -> None:
-    by_pair: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for row in _rows(graph, _SUCCESSIONS):
-        by_pair.setdefault((row["before"], row["after"]), []).append(row)
+    by_pair = _pairs(_rows(graph, _SUCCESSIONS), "before", "after")
     for (before, after), rows in sorted(by_pair.items()):
         if before not in items or after not in items:
             continue
@@ -395,34 +406,7 @@ def _successions(graph, items, links, report) -> None:
 
 
 def _tenures(graph, items, links, report) -> None:
-    by_pair: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for row in _rows(graph, _TENURES):
-        by_pair.setdefault((row["holder"], row["post"]), []).append(row)
-    for (holder, post), rows in sorted(by_pair.items()):
-        if holder not in items or post not in items:
-            continue
-        fact = f"holds {compact(post)} (P39 wd:{links[post]})"
-        sources = {compact(r["source"]) for r in rows}
-        statements = [
-            s for s in _statements(items[holder], "P39") if _item(s["mainsnak"]) == links[post]
-        ]
-        who = compact(holder)
-        if not statements:
-            report.findings.append(
-                Finding("only kg", who, fact, f"stated by {', '.join(sorted(sources))}")
-            )
-            continue
-        said = _said(links[holder], statements[0])
-        report.findings.append(
-            Finding("agree", who, fact, f"stated by {', '.join(sorted(sources))}", said)
-        )
-        for label, key, qualifier in (("start", "start", "P580"), ("end", "end", "P582")):
-            wd_dates = {d for s in statements for d in _qualifier_dates(s, qualifier)}
-            _dated(
-                report,
-                who,
-                f"{label} of {compact(post)}",
-                _claims(rows, key),
-                wd_dates,
-                f"{qualifier} on {said}",
-            )
+    for (holder, post), rows in sorted(_pairs(_rows(graph, _TENURES), "holder", "post").items()):
+        if holder in items and post in items:
+            fact = f"holds {compact(post)} (P39 wd:{links[post]})"
+            _held(report, items, links, holder, post, rows, "P39", fact, compact(post))
