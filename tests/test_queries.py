@@ -387,7 +387,7 @@ def test_basil_names():
     params = {p.name: p for p in q.params}
     assert params["state"].kind == "iri" and params["state"].required
     assert params["from"].kind == "date" and not params["from"].required
-    assert params["from"].var == "__from_date"
+    assert params["from"].var == "__from_xsd_date"
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,11 @@
 
 A query file ``queries/NAME.rq`` starts with grlc decorators (``#+ summary:``,
 ``#+ description:``, ``#+ tags:``, ``#+ defaults:``) and names its parameters with grlc's
-BASIL convention: ``?_state_iri`` is a required IRI called ``state``; ``?__from_date`` an
-optional ``xsd:date`` called ``from``. So the folder can be published with grlc as it is.
+BASIL convention, read as grlc reads it: ``?_state_iri`` is a required IRI called ``state``;
+``?__from_xsd_date`` an optional ``xsd:date`` called ``from``; and the defaults of IRI
+parameters are full IRIs, which grlc sends as they are. So the folder can be published with
+grlc as it is (tests/test_grlc.py runs grlc's own parser over it). kg also reads its older
+names (``?__from_date``, which grlc takes for a language tag) and CURIE defaults.
 
 Two decorators of kg's own, which grlc ignores, say more about parameters::
 

@@ -33,6 +33,15 @@ _DATATYPES = {
     "gYearMonth": "gYearMonth",
 }
 _LANG = re.compile(r"^[a-z]{2,3}$")
+#: grlc's BASIL grammar, as grlc.gquery.get_parameters reads it: "_" (required) or "__"
+#: (optional), a name of letters and digits, then "_iri", "_literal", "_integer" or
+#: "_number", a datatype as "_PREFIX_LOCAL" (``_xsd_date``), or a language tag (``_en``).
+_GRLC = re.compile(
+    r"__?(?P<name>[a-zA-Z0-9]+)(_(?P<type>(iri)|(number)|(literal)|(integer)))?"
+    r"(_(?P<prefix>[a-zA-Z0-9]+)_(?P<local>[a-zA-Z0-9]+))?(_(?P<lang>[a-zA-Z0-9]+))?"
+)
+#: An absolute IRI, as a default may give one (``https://w3id.org/...``).
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # [0-9], not \d: \d also matches other scripts' digits ('٢٠٢٥'), which XSD does not allow.
 # Used with fullmatch: "$" would let a trailing line break through.
 _NUMBERS: dict[str, re.Pattern[str]] = {
@@ -77,6 +86,7 @@ class Param:
     var: str
     required: bool
     kind: str  # "iri", "literal", an XSD local name, or "@lang"
+    #: ``#+ defaults:``, as a person would type it: an IRI given in full is its CURIE.
     default: str | None = None
     #: The class an IRI parameter's entity must belong to (``#+ classes:``), or None.
     expects: str | None = None
@@ -101,7 +111,42 @@ class Param:
 
 
 def _basil(var: str, defaults: Mapping[str, str]) -> Param:
+    """The parameter a BASIL variable name declares, read as grlc reads it when kg can give
+    that reading the same meaning, else by kg's older names (``?__from_date``), which grlc
+    misreads (as a language tag) but users' own queries may still have."""
     required = not var.startswith("__")
+    name, kind = _grlc_reading(var) or _kg_reading(var)
+    default = defaults.get(name)
+    if kind == "iri" and default is not None and _ABSOLUTE.match(default):
+        # grlc sends a default as it is, so the file gives IRIs in full; kg shows the
+        # CURIE people type (kg queries), which binds the same IRI.
+        curie = compact(default)
+        default = default if curie.startswith("<") else curie
+    return Param(name=name, var=var, required=required, kind=kind, default=default)
+
+
+def _grlc_reading(var: str) -> tuple[str, str] | None:
+    """(name, kind) as grlc reads *var*, when its reading spans the whole name and kg can
+    bind it the same way: ``_iri``, ``_literal``, ``_integer``, ``_number``, an XSD datatype
+    (``_xsd_date``) or a language tag (``_en``); None otherwise."""
+    match = _GRLC.match(var)
+    if match is None or match.end() != len(var):
+        return None
+    name, kind, prefix, local, lang = match.group("name", "type", "prefix", "local", "lang")
+    if sum(1 for part in (kind, prefix, lang) if part) > 1:
+        return None  # grlc applies only one of them; kg does not guess which
+    if kind:
+        return name, "iri" if kind == "iri" else _DATATYPES[kind] or "literal"
+    if prefix:  # kg knows the xsd: prefix; another one the query declares, kg cannot bind
+        return (name, "literal" if local == "string" else local) if prefix == "xsd" else None
+    if lang:
+        return (name, "@" + lang) if _LANG.match(lang) else None
+    return name, "literal"
+
+
+def _kg_reading(var: str) -> tuple[str, str]:
+    """(name, kind) by kg's older reading: the name may hold underscores, and its last
+    part may be a type without a prefix (``_date``, ``_gYear``) or a language tag."""
     parts = var.lstrip("_").split("_")
     kind = "literal"
     if len(parts) > 1:
@@ -116,8 +161,7 @@ def _basil(var: str, defaults: Mapping[str, str]) -> Param:
             last = ""
         if last:
             parts = parts[:-1]
-    name = "_".join(parts)
-    return Param(name=name, var=var, required=required, kind=kind, default=defaults.get(name))
+    return "_".join(parts), kind
 
 
 def _declared(root, numbers: list[int], path: Path, params: dict[str, Param]) -> None:
@@ -228,7 +272,8 @@ def _dates_of(param: Param, value: str, refuse: Callable[[str], InputError]) -> 
     """*param* taking a year or a month for its *value* ("first" or "last") day."""
     if param.kind != "date":
         raise refuse(
-            f"is for xsd:date parameters (?_NAME_date); {param.name!r} takes {param.type_label}."
+            f"is for xsd:date parameters (?_NAME_xsd_date); {param.name!r} takes "
+            f"{param.type_label}."
         )
     if value not in ("first", "last"):
         raise refuse(
