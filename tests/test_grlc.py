@@ -170,3 +170,14 @@ def test_a_full_iri_default_shows_as_its_curie_and_a_curie_still_works(tmp_path,
 
 
 AZERBAIJAN = "https://w3id.org/kg-diplo/id/azerbaijan"
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_grlc_lets_no_client_choose_the_endpoint(name):
+    """grlc adds an ``endpoint`` parameter to every call unless the query says
+    ``#+ endpoint_in_url: False``; with it, a client could send the query, and the server's
+    credentials, to an endpoint of its choosing."""
+    text = (ROOT / "queries" / f"{name}.rq").read_text(encoding="utf-8")
+    loader = fileLoaders.LocalLoader(str(ROOT / "queries"))
+    item = swagger.process_sparql_query_text(text, loader, name, {})
+    assert "endpoint" not in {p["name"] for p in item["params"]}
