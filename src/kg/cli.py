@@ -23,6 +23,8 @@ import click
 
 from kg import __version__
 from kg.cli_link import link
+from kg.cli_remote import endpoint_option, push, remote_graph
+from kg.cli_serve import serve
 from kg.errors import Interrupted, KgError, QueryTextError, UsageError, printable, shown
 from kg.results import FORMATS as RESULT_FORMATS
 from kg.results import GRAPH_FORMATS
@@ -463,6 +465,7 @@ def list_queries(ctx: click.Context):
 @results_format_option
 @view_option
 @timeout_option
+@endpoint_option
 @click.pass_context
 def query(
     ctx: click.Context,
@@ -471,6 +474,7 @@ def query(
     fmt: str,
     inferred: bool,
     timeout: float | None,
+    endpoint: str | None,
 ):
     """Run the stored query NAME (see 'kg queries').
 
@@ -481,6 +485,7 @@ def query(
     Example:
         kg query memberships -p state=Azerbaijan
         kg query as-of -p date=1995-06-01 --format csv
+        kg query memberships --endpoint http://localhost:7878/query
     """
     given: dict[str, str] = {}
     for item in params:
@@ -496,7 +501,7 @@ def query(
                 f"{shown(value)}); give it once."
             )
         given[key] = value
-    graph = _graph(ctx, timeout)
+    graph = remote_graph(ctx, endpoint, timeout) if endpoint else _graph(ctx, timeout)
     try:
         result = graph.run(name, given, inferred=inferred)
     except QueryTextError as exc:
@@ -519,9 +524,16 @@ def query(
 @results_format_option
 @view_option
 @timeout_option
+@endpoint_option
 @click.pass_context
 def sparql(
-    ctx: click.Context, text: str | None, file, fmt: str, inferred: bool, timeout: float | None
+    ctx: click.Context,
+    text: str | None,
+    file,
+    fmt: str,
+    inferred: bool,
+    timeout: float | None,
+    endpoint: str | None,
 ):
     """Run an ad-hoc read-only SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE).
 
@@ -537,12 +549,14 @@ def sparql(
         kg sparql 'SELECT ?s WHERE { ?s a kg:State }'
         kg sparql -f my-question.rq --format json
         kg sparql 'CONSTRUCT WHERE { ex:nato ?p ?o }' --format turtle
+        kg sparql 'SELECT * WHERE { ?s a kg:State }' --endpoint http://localhost:7878/query
     """
     if (text is None) == (file is None):
         raise UsageError("give the query as an argument or with -f FILE, not both or neither.")
     query_text = text if text is not None else _read_query(file)
+    graph = remote_graph(ctx, endpoint, timeout) if endpoint else _graph(ctx, timeout)
     try:
-        result = _graph(ctx, timeout).sparql(query_text, inferred=inferred, prefixes=True)
+        result = graph.sparql(query_text, inferred=inferred, prefixes=True)
     except QueryTextError as exc:
         if file is None or exc.path is not None:
             raise
@@ -579,9 +593,28 @@ def _query_file_name(file) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE (atomically: a failed export leaves an old FILE intact).",
 )
+@click.option(
+    "--gzip",
+    "compress",
+    is_flag=True,
+    help="Compress with gzip, for bulk loaders (implied by an -o name ending in .gz).",
+)
+@click.option(
+    "--as-pushed",
+    is_flag=True,
+    help="N-Quads or TriG of every graph 'kg push' uploads (sources, ontology, their "
+    "union, inferences): load it into a SPARQL store and 'kg query --endpoint' answers "
+    "there as here.",
+)
 @click.pass_context
 def export(
-    ctx: click.Context, fmt: str | None, inferred: bool, ontology: bool, output: Path | None
+    ctx: click.Context,
+    fmt: str | None,
+    inferred: bool,
+    ontology: bool,
+    output: Path | None,
+    compress: bool,
+    as_pushed: bool,
 ):
     """Export the graph as Turtle, JSON-LD, N-Triples, N-Quads or TriG.
 
@@ -593,13 +626,18 @@ def export(
     Example:
         kg export --format json-ld -o kg.jsonld
         kg export --format trig --inferred
+        kg export --format nquads --as-pushed -o kg.nq.gz
     """
-    from kg.export import format_for
+    from kg.export import format_for, gzipped
 
     fmt = format_for(fmt, output)
+    compress = compress or (output is not None and output.suffix.lower() == ".gz")
+    if compress and (output is None or str(output) == "-") and sys.stdout.isatty():
+        raise UsageError("--gzip writes binary data; give -o FILE or pipe the output.")
     graph = _graph(ctx)
     _refuse_protected(graph.project, output)
-    _emit(graph.export(fmt, inferred=inferred, ontology=ontology), output)
+    text = graph.export(fmt, inferred=inferred, ontology=ontology, as_pushed=as_pushed)
+    _emit(gzipped(text) if compress else text, output)
 
 
 @cli.command()
@@ -654,6 +692,8 @@ def stats(ctx: click.Context):
 
 
 cli.add_command(link)
+cli.add_command(push)
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -77,6 +77,16 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
     "vocabulary": {
         "allow": ((list,), "a list of IRIs, or namespace IRIs ending in '#' or '/'"),
     },
+    "serve": {
+        "host": ((str,), "an address to listen on, e.g. \"127.0.0.1\""),
+        "port": ((int,), "a port number from 0 to 65535, e.g. 7878"),
+        "workers": ((int,), "a number of query worker processes, e.g. 2"),
+        "queue": ((int,), "a number of requests that may wait for a worker, e.g. 16"),
+        "max_rows": ((int,), "a number of rows, e.g. 10000"),
+        "max_request_bytes": ((int,), "a number of bytes, e.g. 65536"),
+        "cors": ((list,), "a list of origins, e.g. [\"https://example.org\"]"),
+        "access_log": ((str,), "a path (the JSON-lines access log)"),
+    },
     "wikidata": {
         "contact": ((str,), "a string: an e-mail address or web page where you can be reached"),
         "api": ((str,), "the http(s) IRI of a Wikibase action API (api.php)"),
@@ -124,7 +134,7 @@ def read_config(path: Path, root: Path) -> dict[str, Any]:
         if table not in _SCHEMA:
             raise InputError(
                 f"unknown table [{_plain(table)}]; kg.toml has [project], [query], "
-                "[vocabulary] and [wikidata].",
+                "[vocabulary], [wikidata] and [serve].",
                 path=CONFIG_NAME,
             )
         if not isinstance(value, dict):
@@ -246,6 +256,53 @@ def wikidata_config(table: dict[str, Any]) -> WikidataConfig:
         min_score=float(config.min_score),
         margin=float(config.margin),
     )
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """kg.toml's ``[serve]`` table: how ``kg serve`` listens and what it allows."""
+
+    host: str = "127.0.0.1"
+    port: int = 7878
+    workers: int = 0  # 0: one per CPU, at least 2
+    #: Requests that may wait for a busy worker; beyond them, 503 with Retry-After.
+    queue: int = 16
+    #: Rows (or triples) a /sparql answer may hold; beyond them it is cut (X-KG-Truncated).
+    max_rows: int = 10_000
+    max_request_bytes: int = 65_536
+    cors: tuple[str, ...] = ()
+    access_log: str = ""
+
+
+def serve_config(table: dict[str, Any]) -> ServeConfig:
+    """The ``[serve]`` table checked: numbers in range, origins that are origins."""
+    limits = {
+        "port": (0, 65_535),
+        "workers": (0, 256),
+        "queue": (0, 100_000),
+        "max_rows": (1, 100_000_000),
+        "max_request_bytes": (1_024, 1 << 30),
+    }
+    for key, (low, high) in limits.items():
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not low <= value <= high):
+            raise InputError(
+                f"{key} under [serve] must be a number from {low:,} to {high:,}, not {value}.",
+                path=CONFIG_NAME,
+            )
+    for key in ("host", "access_log"):
+        if key in table:
+            check_text(table[key], key)
+    cors = table.get("cors", [])
+    _check_length(cors, "cors")
+    for origin in cors:
+        if not isinstance(origin, str) or not re.fullmatch(r"https?://[^\s/<>\"{}|^`\\]+", origin):
+            raise InputError(
+                f"cors under [serve] must list origins (scheme://host[:port], no path); "
+                f"{shown(str(origin))} is not one.",
+                path=CONFIG_NAME,
+            )
+    return ServeConfig(**{**table, "cors": tuple(cors)})
 
 
 def check_text(value: str, key: str) -> None:

@@ -51,15 +51,29 @@ SELECT ?g (SAMPLE(?t) AS ?title) (COUNT(*) AS ?n) WHERE {{
 class KnowledgeGraph:
     """A project's graph: validation, the compiled store, stored queries, exports."""
 
-    def __init__(self, project: Project, *, engine: str = "oxigraph", limits: Limits | None = None):
+    def __init__(
+        self,
+        project: Project,
+        *,
+        engine: str = "oxigraph",
+        limits: Limits | None = None,
+        store: Store | None = None,
+    ):
         """*limits*: run each query in a child process that can be stopped (time-out,
         memory cap, Ctrl-C; see :mod:`kg.worker`). None runs queries in this process, with
-        no limit, which is what a program that trusts its own queries wants."""
+        no limit, which is what a program that trusts its own queries wants.
+
+        *store*: answer from it instead of the project's build, e.g. a
+        :class:`kg.remote.RemoteStore`; nothing is built then, and queries run in this
+        process (a remote store keeps its own time-out), with the same checks."""
         if engine not in ENGINES:
             raise UsageError(f"unknown engine {engine!r}; use one of: {', '.join(ENGINES)}.")
         self.project = project
         self.engine = engine
         self.limits = limits
+        self._given = store
+        if store is not None:
+            self.__dict__["store"] = store
         self._in_child = False
         #: Things a person should know about the answer (e.g. it comes from an older build).
         self.warnings: list[str] = []
@@ -74,6 +88,8 @@ class KnowledgeGraph:
             held.close()
         for name in ("store", "_path"):
             self.__dict__.pop(name, None)
+        if self._given is not None:
+            self.__dict__["store"] = self._given
 
     def __enter__(self) -> KnowledgeGraph:
         return self
@@ -233,7 +249,7 @@ class KnowledgeGraph:
         return (*self.project.services, self.project.wikidata.sparql)
 
     def _isolating(self) -> bool:
-        return self.limits is not None and not self._in_child
+        return self.limits is not None and not self._in_child and self._given is None
 
     def _isolated(self, make: Callable[[], Result]) -> Result:
         """The result of ``make()`` computed in a child process under :attr:`limits`,
@@ -278,13 +294,28 @@ class KnowledgeGraph:
             names.append(INFERRED_GRAPH)
         return names
 
-    def export(self, fmt: str, *, inferred: bool = False, ontology: bool = False) -> str:
-        """The graph in an RDF format; JSON-LD is compacted with the project's context."""
+    def export(
+        self, fmt: str, *, inferred: bool = False, ontology: bool = False, as_pushed: bool = False
+    ) -> str:
+        """The graph in an RDF format; JSON-LD is compacted with the project's context.
+
+        *as_pushed*: the named graphs ``kg push`` uploads (:func:`kg.push.graphs_to_push`:
+        every source, the ontology, the union graph and the inferences), in N-Quads or
+        TriG, so that a store bulk-loaded from the file answers as a pushed one does."""
         from kg.export import QUAD_FORMATS, load_context, serialize_union
 
+        if as_pushed and (fmt not in QUAD_FORMATS or self.engine == "reference"):
+            raise UsageError(
+                "--as-pushed writes the named graphs of the compiled store; use --format "
+                "nquads or trig, and leave --engine out."
+            )
         if self.engine != "reference":
             self._answering_path(fallback=False)  # never export an older build silently
         graphs = self.export_graphs(inferred=inferred, ontology=ontology)
+        if as_pushed:
+            from kg.push import graphs_to_push
+
+            graphs = graphs_to_push(self.manifest["graphs"])
         if fmt in QUAD_FORMATS or fmt == "nt":
             return self.store.dump(fmt, graphs)
         context = None
@@ -296,6 +327,23 @@ class KnowledgeGraph:
                 else self.context()
             )
         return serialize_union(self.store.dump("nquads", graphs), fmt, context=context)
+
+    def push(self, endpoint: str, **options):
+        """Upload the compiled graph to a SPARQL 1.1 store and compare the triple counts
+        (see :func:`kg.push.push` for *options*). As for :meth:`export`, the current build
+        goes up, rebuilt first when an input changed, never an older one."""
+        from kg.push import push
+
+        if self.engine != "oxigraph" or self._given is not None:
+            raise UsageError("kg push uploads the compiled store; leave --engine out.")
+        self._answering_path(fallback=False)
+        violations = self.manifest.get("report", {}).get("violations", 0)
+        if violations:
+            self.warnings.append(
+                f"this build was kept despite {violations} violation(s) (--allow-invalid); "
+                "it is pushed as it is. See 'kg validate'."
+            )
+        return push(self.store, self.manifest["graphs"], endpoint=endpoint, **options)
 
     def context(self) -> dict:
         """The JSON-LD context derived from the ontology (what ``kg context`` prints)."""
