@@ -13,6 +13,7 @@ parameter replaced by the value (SEP-0007), and Oxigraph starts its joins from i
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -169,7 +170,17 @@ def dataset_clauses(text: str, predeclared: Mapping[str, str] | None) -> list[tu
     prefix) is left out: the engine refuses that query itself."""
     if "from" not in text.lower():
         return []
-    prefixes = dict(predeclared or {})
+    return list(_dataset_clauses(text, tuple(sorted((predeclared or {}).items()))))
+
+
+@functools.lru_cache(maxsize=256)
+def _dataset_clauses(
+    text: str, predeclared: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """:func:`dataset_clauses`, remembered: a server asks it of the same stored query on
+    every request, and tokenising a long query costs a millisecond (text that mentions
+    "from" in a variable name or a comment gets past the cheap test above)."""
+    prefixes = dict(predeclared)
     base: str | None = None
     found: list[tuple[str, str]] = []
     depth = 0
@@ -196,7 +207,7 @@ def dataset_clauses(text: str, predeclared: Mapping[str, str] | None) -> list[tu
             if iri is not None:
                 found.append((state, _resolve(iri, base)))
         state = upper if upper in ("PREFIX", "BASE") or (upper == "FROM" and depth == 0) else ""
-    return found
+    return tuple(found)
 
 
 def _iri(token: str) -> str:
@@ -252,8 +263,12 @@ def check_dataset(
 def _has_from(text: str) -> bool:
     """Whether a ``FROM`` keyword stands in *text* outside every group (a dataset clause
     whose graph could not be resolved still replaces the store's dataset)."""
-    if "from" not in text.lower():
-        return False
+    return "from" in text.lower() and _has_from_keyword(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _has_from_keyword(text: str) -> bool:
+    """:func:`_has_from` past its cheap test, remembered (see :func:`_dataset_clauses`)."""
     depth = 0
     for kind, token in _tokens(text):
         if kind == "open":
