@@ -13,7 +13,7 @@ from kg.errors import UsageError
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH
 from kg.netauth import authorization, check_url
 from kg.queries import load_queries
-from kg.remote import Layout, RemoteStore
+from kg.remote import Layout, RemoteError, RemoteStore
 from tests.conftest import ROOT, invoke, run_kg
 from tests.oxigraph_server import Proxy, RawServer, oxigraph_server
 
@@ -122,6 +122,8 @@ def test_an_unreachable_endpoint_is_a_clear_error():
         ("http://alice:secret@127.0.0.1:7878/query", "never takes them on the command line"),
         ("ftp://127.0.0.1/query", "not an http or https URL"),
         ("http:///query", "names no host"),
+        ("http://127.0.0.1:9/q\r\nX-Evil: 1", "control character"),
+        ("http://127.0.0.1:9/my query", "holds a space"),
     ],
 )
 def test_unusable_urls_are_refused(url, says):
@@ -259,7 +261,7 @@ def test_an_endpoint_answering_garbage_is_an_input_error_not_a_bug(answer, says)
 
 
 def test_an_answer_past_the_size_cap_is_refused(monkeypatch):
-    monkeypatch.setattr("kg.remote.MAX_ANSWER", 1000)
+    monkeypatch.setattr("kg.remote_http.MAX_ANSWER", 1000)
     body = b'{"head": {"vars": []}, "results": {"bindings": [' + b"{}, " * 1000 + b"{}]}}"
     for length in (str(len(body)).encode(), None):  # announced, or not (chunked)
         if length is None:
@@ -307,3 +309,31 @@ def test_a_broken_netrc_is_reported_without_its_words(monkeypatch, tmp_path):
     result = invoke(CliRunner(), "sparql", "ASK {}", "--endpoint", "http://127.0.0.1:9/q")
     assert result.exit_code == 2
     assert "is not in the form" in result.stderr and "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["many", "1e3", "-1", "9" * 5000])
+def test_a_count_that_is_not_a_number_is_an_endpoint_error(value):
+    answer = (
+        b'{"head":{"vars":["n"]},"results":{"bindings":[{"n":{"type":"literal","value":"'
+        + value.encode()
+        + b'"}}]}}'
+    )
+
+    def send(conn):
+        conn.sendall(OK_HEAD + b"Content-Length: %d\r\n\r\n" % len(answer) + answer)
+
+    with RawServer(send) as server, pytest.raises(RemoteError, match="not a number"):
+        RemoteStore(server.url, timeout=5).count("https://example.org/g")
+
+
+def test_a_redirect_is_reported_not_followed_with_the_credentials(monkeypatch):
+    monkeypatch.setenv("KG_TOKEN", "t0k3n")
+    reached = []
+    with RawServer(lambda conn: reached.append(conn)) as elsewhere:
+        moved = b"HTTP/1.1 307 Moved\r\nLocation: " + elsewhere.url.encode() + b"\r\n"
+        moved += b"Content-Length: 0\r\n\r\n"
+        with RawServer(lambda conn: conn.sendall(moved)) as server:
+            result = invoke(CliRunner(), "sparql", "ASK {}", "--endpoint", server.url)
+    assert result.exit_code == 2
+    assert "redirects to" in result.stderr and elsewhere.url in result.stderr
+    assert reached == [] and "t0k3n" not in result.stderr

@@ -40,6 +40,11 @@ def check_url(url: str, option: str = "--endpoint") -> str:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
         raise UsageError(f"{option} {shown(url)} is not a valid URL ({exc}).") from None
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise UsageError(
+            f"{option} {shown(url)} holds a space or a control character; write it as "
+            "%20 (or leave it out)."
+        )
     if parts.scheme.lower() not in ("http", "https"):
         raise UsageError(
             f"{option} {shown(url)} is not an http or https URL; give the endpoint's address, "
