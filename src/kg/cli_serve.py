@@ -55,6 +55,13 @@ from kg.errors import UsageError, printable
     help="Largest request (query text, form body) accepted; more get 413.  [default: 65536]",
 )
 @click.option(
+    "--cache-mib",
+    type=click.FloatRange(0, 1 << 20),
+    default=None,
+    metavar="MIB",
+    help="MiB of answers kept for repeated requests (0: no cache).  [default: 64]",
+)
+@click.option(
     "--access-log",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -70,6 +77,7 @@ def serve(
     timeout: float | None,
     max_rows: int | None,
     max_request_bytes: int | None,
+    cache_mib: float | None,
     access_log: Path | None,
 ):
     """Serve the compiled graph: the SPARQL 1.1 Protocol at /sparql, every stored query
@@ -103,6 +111,7 @@ def serve(
         max_rows=max_rows or config.max_rows,
         max_request_bytes=max_request_bytes or config.max_request_bytes,
         cors=config.cors,
+        cache_mib=config.cache_mib if cache_mib is None else cache_mib,
     )
     graph = KnowledgeGraph(project, limits=Limits(options.timeout, options.memory_mib))
     store = graph._answering_path()  # built first when stale; an older build with a warning

@@ -78,14 +78,15 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "allow": ((list,), "a list of IRIs, or namespace IRIs ending in '#' or '/'"),
     },
     "serve": {
-        "host": ((str,), "an address to listen on, e.g. \"127.0.0.1\""),
+        "host": ((str,), 'an address to listen on, e.g. "127.0.0.1"'),
         "port": ((int,), "a port number from 0 to 65535, e.g. 7878"),
         "workers": ((int,), "a number of query worker processes, e.g. 2"),
         "queue": ((int,), "a number of requests that may wait for a worker, e.g. 16"),
         "max_rows": ((int,), "a number of rows, e.g. 10000"),
         "max_request_bytes": ((int,), "a number of bytes, e.g. 65536"),
-        "cors": ((list,), "a list of origins, e.g. [\"https://example.org\"]"),
+        "cors": ((list,), 'a list of origins, e.g. ["https://example.org"]'),
         "access_log": ((str,), "a path (the JSON-lines access log)"),
+        "cache_mib": ((int, float), "a number of MiB of answers to keep, e.g. 64 (0: none)"),
     },
     "wikidata": {
         "contact": ((str,), "a string: an e-mail address or web page where you can be reached"),
@@ -272,6 +273,8 @@ class ServeConfig:
     max_request_bytes: int = 65_536
     cors: tuple[str, ...] = ()
     access_log: str = ""
+    #: MiB of rendered answers ``kg serve`` keeps by ETag; 0 turns the cache off.
+    cache_mib: float = 64.0
 
 
 def serve_config(table: dict[str, Any]) -> ServeConfig:
@@ -282,6 +285,7 @@ def serve_config(table: dict[str, Any]) -> ServeConfig:
         "queue": (0, 100_000),
         "max_rows": (1, 100_000_000),
         "max_request_bytes": (1_024, 1 << 30),
+        "cache_mib": (0, 1 << 20),
     }
     for key, (low, high) in limits.items():
         value = table.get(key)

@@ -64,10 +64,18 @@ class OxigraphStore:
         bindings: Mapping[str, Term] | None = None,
         inferred: bool = True,
         prefixes: Mapping[str, str] | None = None,
+        dataset: tuple[list[str], list[str]] | None = None,
     ) -> Result:
+        """*dataset*, (default graphs, named graphs) of this project, replaces both the
+        view and the query's FROM / FROM NAMED (the SPARQL 1.1 Protocol's
+        ``default-graph-uri`` / ``named-graph-uri``: the caller checks the names)."""
         refuse_updates(sparql)
         graphs = [g.value for g in self._named]
-        if check_dataset(sparql, prefixes, graphs, ONTOLOGY_GRAPH):
+        if dataset is not None:
+            check_dataset(sparql, prefixes, graphs, ONTOLOGY_GRAPH)
+            default = [ox.NamedNode(g) for g in dataset[0]]
+            named = [ox.NamedNode(g) for g in dataset[1]]
+        elif check_dataset(sparql, prefixes, graphs, ONTOLOGY_GRAPH):
             # FROM / FROM NAMED choose the graphs: Oxigraph would let the view's graphs
             # given below override them, as if the clauses were not there.
             default, named = None, None
