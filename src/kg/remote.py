@@ -23,6 +23,9 @@ hold kg's graphs only. An endpoint with no named graph at all is asked as it is.
 Without the union graph (a store loaded from a plain ``kg export``), the asserted view
 is every source and the ontology: a store that merges them as a bag (Oxigraph does)
 then counts a triple stated by two sources twice, hence ``kg export --as-pushed``.
+
+A ``kg serve`` (its answers carry ``X-KG-Build``) keeps kg's views itself, the inferences
+in a graph no request can name: there a view is chosen by its ``view`` parameter.
 """
 
 from __future__ import annotations
@@ -59,12 +62,16 @@ class Layout:
     named: list[str]  # GRAPH ?g sees these: the sources and the ontology
     union: list[str]  # the asserted view's default graph
     inferred: list[str]  # added to it in the inferred view (empty when not pushed)
+    #: The endpoint is a ``kg serve``, which keeps kg's views itself and chooses one by
+    #: its ``view`` parameter (its inferences live in no graph a request could name).
+    kg_serve: bool = False
 
     @classmethod
-    def of(cls, graphs: list[str]) -> Layout:
+    def of(cls, graphs: list[str], *, kg_serve: bool = False) -> Layout:
         named = sorted(g for g in graphs if g not in (UNION_GRAPH, INFERRED_GRAPH))
         union = [UNION_GRAPH] if UNION_GRAPH in graphs else named
-        return cls(named, union, [INFERRED_GRAPH] if INFERRED_GRAPH in graphs else [])
+        inferred = [INFERRED_GRAPH] if INFERRED_GRAPH in graphs else []
+        return cls(named, union, inferred, kg_serve)
 
     def views(self, inferred: bool) -> tuple[list[str], list[str]]:
         """(default graphs, named graphs) of the asserted or the inferred view."""
@@ -83,10 +90,14 @@ class RemoteStore:
 
     @cached_property
     def layout(self) -> Layout:
-        rows = self._ask(_GRAPHS, None).rows or self._ask(_GRAPHS_SCANNING, None).rows
+        answer = self._post(_GRAPHS, None)
+        kg_serve = bool(answer.headers and answer.headers.get("X-KG-Build"))
+        rows = parse_answer(answer, self.endpoint).rows
+        rows = rows or self._ask(_GRAPHS_SCANNING, None).rows
         # a graph name is an IRI; anything else a server gives (a blank node, a literal)
         # cannot be asked for by name, so it is not one of kg's graphs
-        return Layout.of([g.value for g, *_ in rows if g is not None and g.kind == "uri"])
+        graphs = [g.value for g, *_ in rows if g is not None and g.kind == "uri"]
+        return Layout.of(graphs, kg_serve=kg_serve)
 
     def query(
         self,
@@ -98,9 +109,10 @@ class RemoteStore:
     ) -> Result:
         refuse_updates(sparql)
         layout = self.layout
-        dataset: tuple[list[str], list[str]] | None = None
+        dataset: tuple[list[str], list[str]] | str | None = None
         if layout.named and not check_dataset(sparql, prefixes, layout.named, ONTOLOGY_GRAPH):
-            dataset = layout.views(inferred)  # FROM / FROM NAMED, when given, choose instead
+            # FROM / FROM NAMED, when given, choose instead
+            dataset = self._view(inferred)
         if bindings:
             bound = bind_values(sparql, {k: v.n3() for k, v in bindings.items()})
             if bound != sparql:  # checked again, as OxigraphStore does: see there why
@@ -127,7 +139,7 @@ class RemoteStore:
     def count(self, graph: str | None = None) -> int:
         """Triples in *graph* on the endpoint, or in the inferred view."""
         if graph is None:
-            text, dataset = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", self.layout.views(True)
+            text, dataset = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", self._view(True)
         else:
             text = bind_values(_COUNT, {"g": Term.iri(graph).n3()})
             dataset = None
@@ -147,10 +159,22 @@ class RemoteStore:
             "kg does not export from a remote endpoint; export the local build instead."
         )
 
-    def _ask(self, text: str, dataset: tuple[list[str], list[str]] | None) -> Result:
-        """POST *text* with the graphs of *dataset* (None: the endpoint's own dataset)."""
+    def _view(self, inferred: bool) -> tuple[list[str], list[str]] | str:
+        """The dataset of a view: its graphs, or a ``kg serve``'s name for it."""
+        if self.layout.kg_serve:
+            return "inferred" if inferred else "asserted"
+        return self.layout.views(inferred)
+
+    def _ask(self, text: str, dataset: tuple[list[str], list[str]] | str | None) -> Result:
+        """POST *text* with the graphs of *dataset* (a view's name for a ``kg serve``;
+        None: the endpoint's own dataset)."""
+        return parse_answer(self._post(text, dataset), self.endpoint)
+
+    def _post(self, text: str, dataset: tuple[list[str], list[str]] | str | None) -> Response:
         form: list[tuple[str, str]] = [("query", text)]
-        if dataset is not None:
+        if isinstance(dataset, str):
+            form.append(("view", dataset))
+        elif dataset is not None:
             default, named = dataset
             form += [("default-graph-uri", g) for g in default]
             form += [("named-graph-uri", g) for g in named]
@@ -173,7 +197,7 @@ class RemoteStore:
                     f"the endpoint refused the query (HTTP 400){said}. Check the query text."
                 ) from None
             raise
-        return parse_answer(answer, self.endpoint)
+        return answer
 
 
 def _with_prefixes(text: str, prefixes: Mapping[str, str] | None) -> str:

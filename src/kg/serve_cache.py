@@ -117,6 +117,8 @@ async def relay(
         "Cache-Control": "no-cache",
         "Content-Type": media_type(head["format"]),
         "Vary": "Accept",
+        # Says "a kg server, which chooses its views by view=": kg.remote reads it.
+        "X-KG-Build": server.build_id,
         **extra(head["more"]),
     }
     headers = {**kept, "X-KG-Cache": "miss"} if server.cache is not None else kept
