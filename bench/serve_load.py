@@ -406,6 +406,13 @@ def main() -> int:
     parser.add_argument("--triples", default="seed", help="'seed', or N generated triples added")
     parser.add_argument("--queries", help="comma-separated stored queries (default: all)")
     parser.add_argument("--client", choices=("wrk", "python"), help="default: wrk if installed")
+    parser.add_argument(
+        "--kg-cache-mib",
+        default="0",
+        help="kg serve's answer cache (default 0: off, so that every request is evaluated, "
+        "as Oxigraph server does; kg serve's own default is 64)",
+    )
+    parser.add_argument("--kg-workers", help="kg serve's --workers (default: its own)")
     parser.add_argument("--output", type=Path, help="default: bench/serve-results-DATE.txt")
     args = parser.parse_args()
     args.client = args.client or ("wrk" if shutil.which("wrk") else "python")
@@ -424,7 +431,9 @@ def main() -> int:
         ox_store = oxigraph_store(store, folder / "oxigraph-store", inferred)
         kg_work.port, ox_work.port = free_port(), free_port()
         commands = {
-            "kg serve": [KG, "serve", "--port", str(kg_work.port), "--timeout", "600"],
+            "kg serve": [KG, "serve", "--port", str(kg_work.port), "--timeout", "600",
+                         "--cache-mib", args.kg_cache_mib,
+                         *(["--workers", args.kg_workers] if args.kg_workers else [])],
             "oxigraph": [OXIGRAPH, "serve-read-only", "--location", str(ox_store), "--bind",
                          f"127.0.0.1:{ox_work.port}"],
         }  # fmt: skip
@@ -464,6 +473,8 @@ def report(args, triples, names, skipped, works, measures) -> str:
         + (f" (skipped, SERVICE: {', '.join(skipped)})" if skipped else ""),
         f"# client: {client}, {args.clients} keep-alive connections; {args.warmup:g} s warm-up, "
         f"then {args.seconds:g} s per server, one server at a time",
+        f"# kg serve's answer cache: {args.kg_cache_mib} MiB"
+        + (" (off: every request is evaluated)" if float(args.kg_cache_mib) == 0 else ""),
         "",
         f"{'query':<16}{'rows':>6}{'kg ms':>9}{'oxigraph ms':>13}   (one client, median of 5)",
     ]

@@ -75,7 +75,7 @@ def test_the_readme_shows_the_api():
 
 @pytest.fixture(scope="module")
 def base():
-    with serving(ROOT, "--workers", "2") as url:  # as the README shows
+    with serving(ROOT, "--workers", "3") as url:  # as the README shows
         yield url
 
 

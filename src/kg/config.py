@@ -265,7 +265,7 @@ class ServeConfig:
 
     host: str = "127.0.0.1"
     port: int = 7878
-    workers: int = 0  # 0: one per CPU, at least 2
+    workers: int = 0  # 0: the number of CPUs plus one
     #: Requests that may wait for a busy worker; beyond them, 503 with Retry-After.
     queue: int = 16
     #: Rows (or triples) a /sparql answer may hold; beyond them it is cut (X-KG-Truncated).
