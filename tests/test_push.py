@@ -17,6 +17,10 @@ from kg.push import GraphCount, compare, graphs_to_push
 from tests.conftest import ROOT, invoke
 from tests.oxigraph_server import Proxy, RawServer, oxigraph_server
 
+# pyoxigraph's iterators must be dropped on the thread that made them: a failed upload
+# once let the request watchdog's thread drop one (an "unraisable" error, not a failure).
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+
 LINKS = "https://w3id.org/kg-diplo/id/wikidata-links"
 
 

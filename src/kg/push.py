@@ -211,8 +211,15 @@ def push(
         node = ox.DefaultGraph() if g == graphs["inferred"] else ox.NamedNode(g)
         quads = store.raw.quads_for_pattern(None, None, None, node)
         triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
-        if uploader.upload(g, triples, chunk, sent):
-            with_blank_nodes.add(g)
+        try:
+            if uploader.upload(g, triples, chunk, sent):
+                with_blank_nodes.add(g)
+        finally:
+            # Drop Oxigraph's iterator here, in this thread: a failed upload's traceback
+            # would keep it alive until another thread (the request watchdog) lets go of
+            # it, and pyoxigraph refuses to be dropped on another thread.
+            triples.close()
+            del triples, quads
     report.triples = total
     if INFERRED_GRAPH in with_blank_nodes and with_blank_nodes - {INFERRED_GRAPH}:
         report.warnings.append(
