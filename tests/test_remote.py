@@ -47,9 +47,14 @@ def test_push_prints_the_count_table(pushed):
 @pytest.mark.parametrize("name", QUERIES)
 def test_every_stored_query_answers_as_locally(pushed, name, view):
     endpoint, _ = pushed
+    assert_answers_as_locally(endpoint, "query", name, view, "--format", "json")
+
+
+def assert_answers_as_locally(endpoint: str, *args: str) -> None:
+    """``kg ARGS`` gives the same output (and exit 0) locally and with ``--endpoint``."""
     runner = CliRunner()
-    here = invoke(runner, "query", name, view, "--format", "json")
-    there = invoke(runner, "query", name, view, "--format", "json", "--endpoint", endpoint)
+    here = invoke(runner, *args)
+    there = invoke(runner, *args, "--endpoint", endpoint)
     assert here.exit_code == there.exit_code == 0, there.stderr
     assert there.stdout == here.stdout
 

@@ -5,12 +5,11 @@ itself (the inferences in a graph no request can name), so the client chooses th
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
 from kg.remote import RemoteStore
-from tests.conftest import ROOT, invoke
+from tests.conftest import ROOT
 from tests.serving import serving
-from tests.test_remote import QUERIES
+from tests.test_remote import QUERIES, assert_answers_as_locally
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +27,7 @@ def test_a_kg_serve_is_recognised(endpoint):
 @pytest.mark.parametrize("view", ["--inferred", "--asserted"])
 @pytest.mark.parametrize("name", QUERIES)
 def test_every_stored_query_answers_as_locally(endpoint, name, view):
-    runner = CliRunner()
-    here = invoke(runner, "query", name, view, "--format", "json")
-    there = invoke(runner, "query", name, view, "--format", "json", "--endpoint", endpoint)
-    assert here.exit_code == there.exit_code == 0, there.stderr
-    assert there.stdout == here.stdout
+    assert_answers_as_locally(endpoint, "query", name, view, "--format", "json")
 
 
 @pytest.mark.parametrize(
@@ -44,9 +39,5 @@ def test_every_stored_query_answers_as_locally(endpoint, name, view):
     ],
 )
 def test_sparql_answers_as_locally(endpoint, text):
-    runner = CliRunner()
     for view in ("--inferred", "--asserted"):
-        here = invoke(runner, "sparql", text, view, "--format", "csv")
-        there = invoke(runner, "sparql", text, view, "--format", "csv", "--endpoint", endpoint)
-        assert here.exit_code == there.exit_code == 0, there.stderr
-        assert there.stdout == here.stdout
+        assert_answers_as_locally(endpoint, "sparql", text, view, "--format", "csv")

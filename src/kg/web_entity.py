@@ -63,25 +63,7 @@ async def entity_page(request: Request, runner: Runner) -> HTMLResponse:
     out = (await runner.sparql(_OUT, bindings=bound, inferred=False)).rows
     inc = (await runner.sparql(_IN, bindings=bound, inferred=False)).rows
     if not out and not inc:
-        return page(
-            request,
-            "Not found",
-            h("h1", None, "Nothing known about ", h("code", None, compact(iri))),
-            h(
-                "p",
-                {"role": "alert", "class": "error"},
-                f"The graph holds no statement about {iri}. ",
-            ),
-            h(
-                "p",
-                None,
-                "Try the search box above, or a ",
-                h("a", {"href": f"{root}/api"}, "stored query"),
-                ".",
-            ),
-            status=404,
-            project=runner.project.name,
-        )
+        return not_found(request, runner, iri, search=True)
     is_state = (await runner.sparql(_IS_STATE, bindings=bound)).boolean
 
     labels = sorted({o.value for p, o, *_ in out if p and o and p.value == RDFS_LABEL})
@@ -202,4 +184,26 @@ def _table(caption: str, heads: tuple[str, ...], rows: list[Html]) -> Html:
         h("caption", None, caption),
         h("thead", None, h("tr", None, [h("th", {"scope": "col"}, c) for c in heads])),
         h("tbody", None, rows),
+    )
+
+
+def not_found(request: Request, runner: Runner, iri: str, *, search: bool = False) -> HTMLResponse:
+    """The 404 page of an entity the graph knows nothing about (the entity and timeline
+    pages), with a hint where to look instead when *search*."""
+    root = request.scope.get("root_path", "")
+    hint = h(
+        "p",
+        None,
+        "Try the search box above, or a ",
+        h("a", {"href": f"{root}/api"}, "stored query"),
+        ".",
+    )
+    return page(
+        request,
+        "Not found",
+        h("h1", None, "Nothing known about ", h("code", None, compact(iri))),
+        h("p", {"role": "alert", "class": "error"}, f"The graph holds no statement about {iri}."),
+        *([hint] if search else []),
+        status=404,
+        project=runner.project.name,
     )

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse
 
 from kg.namespaces import compact
 from kg.terms import Term
-from kg.web_entity import iri_of
+from kg.web_entity import iri_of, not_found
 from kg.web_html import Html, entity_path, h, page, term_html
 
 if TYPE_CHECKING:
@@ -241,18 +241,7 @@ async def timeline_page(request: Request, runner: Runner) -> HTMLResponse:
     iri = iri_of(request.path_params["path"], base, "timeline")
     known = await runner.sparql(_KNOWN, bindings={"_s": Term.iri(iri)}, inferred=False)
     if not known.boolean:
-        return page(
-            request,
-            "Not found",
-            h("h1", None, "Nothing known about ", h("code", None, compact(iri))),
-            h(
-                "p",
-                {"role": "alert", "class": "error"},
-                f"The graph holds no statement about {iri}.",
-            ),
-            status=404,
-            project=runner.project.name,
-        )
+        return not_found(request, runner, iri)
     params = {k: v for k, v in request.query_params.items() if k != "state" and v}
     result = await runner.run("timeline", {**params, "state": iri})
     items = events(result.rows)
