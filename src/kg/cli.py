@@ -636,7 +636,7 @@ def export(
         raise UsageError("--gzip writes binary data; give -o FILE or pipe the output.")
     graph = _graph(ctx)
     _refuse_protected(graph.project, output)
-    text = graph.export(fmt, inferred=inferred, ontology=ontology, as_pushed=as_pushed)
+    text = graph.export_chunks(fmt, inferred=inferred, ontology=ontology, as_pushed=as_pushed)
     _emit(gzipped(text) if compress else text, output)
 
 

@@ -10,7 +10,7 @@ pyshacl unless the work at hand needs them, so ``kg query`` starts fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -302,6 +302,17 @@ class KnowledgeGraph:
         *as_pushed*: the named graphs ``kg push`` uploads (:func:`kg.push.graphs_to_push`:
         every source, the ontology, the union graph and the inferences), in N-Quads or
         TriG, so that a store bulk-loaded from the file answers as a pushed one does."""
+        return "".join(
+            self.export_chunks(fmt, inferred=inferred, ontology=ontology, as_pushed=as_pushed)
+        )
+
+    def export_chunks(
+        self, fmt: str, *, inferred: bool = False, ontology: bool = False, as_pushed: bool = False
+    ) -> Iterator[str]:
+        """:meth:`export` in pieces: N-Quads and N-Triples from the compiled store stream
+        in bounded memory (what a bulk loader's file of millions of triples needs); the
+        other formats come whole, as one piece. Every check (the build, the options) is
+        made before this returns, so a refusal never meets a half-written output."""
         from kg.export import QUAD_FORMATS, load_context, serialize_union
 
         if as_pushed and (fmt not in QUAD_FORMATS or self.engine == "reference"):
@@ -316,8 +327,10 @@ class KnowledgeGraph:
             from kg.push import graphs_to_push
 
             graphs = graphs_to_push(self.manifest["graphs"])
+        if fmt in ("nquads", "nt") and hasattr(self.store, "dump_lines"):
+            return self.store.dump_lines(fmt, graphs)
         if fmt in QUAD_FORMATS or fmt == "nt":
-            return self.store.dump(fmt, graphs)
+            return iter([self.store.dump(fmt, graphs)])
         context = None
         if fmt == "json-ld":
             path = self.project.context
@@ -326,7 +339,7 @@ class KnowledgeGraph:
                 if path and path.exists()
                 else self.context()
             )
-        return serialize_union(self.store.dump("nquads", graphs), fmt, context=context)
+        return iter([serialize_union(self.store.dump("nquads", graphs), fmt, context=context)])
 
     def push(self, endpoint: str, **options):
         """Upload the compiled graph to a SPARQL 1.1 store and compare the triple counts

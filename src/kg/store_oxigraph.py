@@ -137,6 +137,26 @@ class OxigraphStore:
         res = self._store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=graphs)
         return int(next(iter(res))[0].value)
 
+    def dump_lines(self, fmt: str, graphs: list[str], *, batch: int = 50_000) -> Iterator[str]:
+        """:meth:`dump` in N-Quads (*fmt* ``nquads``) or N-Triples (``nt``), *batch* quads
+        at a time: a line format may be cut anywhere between lines, so an export of any
+        size streams in bounded memory (blank nodes keep the store's labels throughout)."""
+        if fmt not in ("nquads", "nt"):
+            raise ValueError(f"not a line format: {fmt}")
+        piece: list = []
+        for g in graphs:
+            for q in self._store.quads_for_pattern(None, None, None, self._graph(g)):
+                piece.append(
+                    ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(g))
+                    if fmt == "nquads"
+                    else ox.Triple(q.subject, q.predicate, q.object)
+                )
+                if len(piece) >= batch:
+                    yield (ox.serialize(piece, format=RDF_FORMATS[fmt]) or b"").decode("utf-8")
+                    piece = []
+        if piece:
+            yield (ox.serialize(piece, format=RDF_FORMATS[fmt]) or b"").decode("utf-8")
+
     def dump(self, fmt: str, graphs: list[str]) -> str:
         """Quads of *graphs* (named graphs kept) in N-Quads/TriG, or their union as triples."""
         out = bytearray()
