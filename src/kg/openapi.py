@@ -35,8 +35,11 @@ ERRORS = {
     "400": "The query or a parameter is not valid; the message says why.",
     "404": "No such stored query.",
     "406": "None of the media types in Accept can carry this answer.",
+    "408": "The request's head or body did not all arrive within the time allowed.",
     "413": "The request is larger than the server accepts.",
-    "503": "The server is saturated; retry after Retry-After seconds.",
+    "500": "The query's worker failed (e.g. it ran out of its memory cap); the message says so.",
+    "503": "The server is saturated, or no worker became free in time; retry after "
+    "Retry-After seconds.",
     "504": "The query ran out of time and was stopped.",
 }
 _PLAIN = {

@@ -10,12 +10,16 @@ eighth of the cache. Errors, time-outs and cut-off streams never reach it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from kg.errors import KgError
+from kg.serve_guard import Cut
 from kg.serve_http import media_type
 from kg.serve_pool import Request
 
@@ -92,6 +96,7 @@ class AnswerCache:
 
 async def relay(
     server: Server,
+    request: Any,
     req: Request,
     tag: str,
     extra: Callable[[bool], dict[str, str]],
@@ -100,7 +105,9 @@ async def relay(
 ) -> Any:
     """The answer to *req* as the response: from the cache when there, else from a
     worker, whole when small, streamed when large, and kept when *cache* allows.
-    *extra* gives the headers that depend on whether rows were left out."""
+    *extra* gives the headers that depend on whether rows were left out. A client that
+    leaves before the answer begins stops its query (its worker is replaced), instead of
+    holding the worker until the time-out."""
     from starlette.responses import Response, StreamingResponse
 
     from kg.serve_pool import CHUNK
@@ -111,7 +118,22 @@ async def relay(
         if found is not None:
             return Response(found[1], headers={**found[0], "X-KG-Cache": "hit"})
     frames = server.pool.ask(req)
-    _, head = await frames.__anext__()
+    first = asyncio.ensure_future(frames.__anext__())
+    gone = asyncio.ensure_future(_disconnected(request.receive))
+    try:
+        await asyncio.wait((first, gone), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        first.cancel()
+        raise
+    finally:
+        gone.cancel()
+    if not first.done():  # the client went away: nobody reads the answer, stop the query
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        await frames.aclose()
+        return Response(status_code=499)  # "client closed request", for the access log
+    _, head = first.result()
     kept = {
         "ETag": tag,
         "Cache-Control": "no-cache",
@@ -140,15 +162,24 @@ async def relay(
         pieces, total = list(body) if keep else [], size
         for piece in body:
             yield piece
-        async for kind, payload in frames:
-            if kind == "data":
-                yield payload
-                total += len(payload)
-                if keep and store is not None and total <= store.entry_max:
-                    pieces.append(payload)
-                else:
-                    keep, pieces = False, []
-            elif kind == "end" and keep and store is not None:
-                store.put(tag, kept, b"".join(pieces))
+        try:
+            async for kind, payload in frames:
+                if kind == "data":
+                    yield payload
+                    total += len(payload)
+                    if keep and store is not None and total <= store.entry_max:
+                        pieces.append(payload)
+                    else:
+                        keep, pieces = False, []
+                elif kind == "end" and keep and store is not None:
+                    store.put(tag, kept, b"".join(pieces))
+        except KgError as exc:  # the status line is sent: end the connection, not the answer
+            raise Cut(str(exc)) from None
 
     return StreamingResponse(rest(), headers=headers)
+
+
+async def _disconnected(receive) -> None:
+    """Return once the client has closed the connection (its body is already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass

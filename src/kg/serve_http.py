@@ -191,14 +191,30 @@ def form_items(body: bytes) -> list[tuple[str, str]]:
         raise HttpError(400, "the form body is not UTF-8 text.") from None
 
 
+#: Characters of an error message sent at most: a message quoting a huge input stays small.
+MESSAGE_MAX = 2000
+
+
 def json_error(status: int, message: str, headers: Mapping[str, str] | None = None):
     from starlette.responses import JSONResponse
 
+    if len(message) > MESSAGE_MAX:
+        message = message[: MESSAGE_MAX - 1] + "\u2026"
     return JSONResponse({"error": message, "status": status}, status, headers=dict(headers or {}))
 
 
 async def http_error(request, exc: HttpError):
     return json_error(exc.status, str(exc), exc.headers)
+
+
+async def starlette_error(request, exc):
+    """Starlette's HTTPException (an unknown path, a method a route does not take)."""
+    messages = {
+        404: f"nothing at {request.url.path[:200]!r}; see /api for the routes.",
+        405: f"{request.method} is not accepted here.",
+    }
+    status = exc.status_code
+    return json_error(status, messages.get(status, str(exc.detail)), exc.headers)
 
 
 async def kg_error(request, exc: KgError):
@@ -207,16 +223,26 @@ async def kg_error(request, exc: KgError):
     return json_error(status, str(exc), headers)
 
 
-async def read_body(request, cap: int) -> bytes:
-    """The request body, refused with 413 past *cap* bytes (announced or sent)."""
+async def read_body(request, cap: int, seconds: float) -> bytes:
+    """The request body, refused with 413 past *cap* bytes (announced or sent), and with
+    408 when it is not all there within *seconds* (a client that never finishes its
+    body must not hold a connection for ever)."""
+    import asyncio
+
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > cap:
         raise HttpError(413, too_big(cap))
     data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > cap:
-            raise HttpError(413, too_big(cap))
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                data += chunk
+                if len(data) > cap:
+                    raise HttpError(413, too_big(cap))
+    except TimeoutError:
+        raise HttpError(
+            408, f"the request body was not sent within {seconds:g} s.", {"Connection": "close"}
+        ) from None
     return bytes(data)
 
 

@@ -40,7 +40,7 @@ class Worker:
 
     def __init__(self, root: Path, store: Path, memory_mib: int):
         ours, theirs = socket.socketpair()
-        self.store = store
+        self.store, self.memory_mib = store, memory_mib
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -88,7 +88,10 @@ class Worker:
         code = self.proc.returncode
         if code is not None and code < 0:
             if -code in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
-                return "the query worker ran out of memory or crashed; narrow the query"
+                return (
+                    f"the query worker ran out of memory (more than {self.memory_mib:,} MiB, "
+                    "'memory_mib' under [query] in kg.toml) or crashed; narrow the query"
+                )
             return f"the query worker was stopped by signal {-code}"
         return f"the query worker ended (exit status {code})"
 
@@ -143,26 +146,35 @@ class Pool:
         }
 
     async def _acquire(self) -> Worker:
-        if self.idle:
-            worker = self.idle.pop()
-        else:
-            if len(self.waiters) >= self.queue:
-                raise Saturated(
-                    f"all {self.size} query workers are busy and {self.queue} requests are "
-                    "waiting; try again shortly."
-                )
-            future: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
-            self.waiters.append(future)
-            try:
-                worker = await future
-            except asyncio.CancelledError:
-                if future in self.waiters:
-                    self.waiters.remove(future)
-                elif future.done() and not future.cancelled():
-                    self._release(future.result())
-                raise
-        self.busy.add(worker)
-        return worker
+        while True:
+            if self.idle:
+                worker = self.idle.pop()
+            else:
+                worker = await self._wait()
+            self.busy.add(worker)
+            if worker.proc.poll() is None:
+                return worker
+            # It ended while idle (killed by someone else, out of memory...): not this
+            # request's fault, so replace it and take another (or wait for the new one).
+            self._replace(worker)
+
+    async def _wait(self) -> Worker:
+        """The next worker released, once every worker is busy: a place in the queue."""
+        if len(self.waiters) >= self.queue:
+            raise Saturated(
+                f"all {self.size} query workers are busy and {self.queue} requests are "
+                "waiting; try again shortly."
+            )
+        future: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
+        self.waiters.append(future)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future in self.waiters:
+                self.waiters.remove(future)
+            elif future.done() and not future.cancelled():
+                self._release(future.result())
+            raise
 
     def _release(self, worker: Worker) -> None:
         """*worker* is free: to the first waiter, else idle (or killed, once retired)."""
@@ -213,9 +225,22 @@ class Pool:
         (the worker is killed and replaced), :class:`Saturated`. Stopping the iteration
         early (the client went away) kills and replaces the worker, which may still be
         writing."""
-        worker = await self._acquire()
-        deadline = asyncio.get_running_loop().time() + self.timeout
+        # The time-out counts from the request's arrival: time spent waiting for a
+        # worker too, so a queued request does not wait for ever.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                worker = await self._acquire()
+        except TimeoutError:
+            raise Saturated(
+                f"no query worker became free within {self.timeout:g} s (all {self.size} "
+                "are busy); try again shortly."
+            ) from None
         done = False
+        # Also stopped when its answer is not being read: a client that stops reading
+        # blocks this generator, not the worker's time-out.
+        expiry = loop.call_at(deadline, self._expire, worker)
         try:
             worker.send(req)
             while True:
@@ -224,11 +249,7 @@ class Pool:
                     async with asyncio.timeout_at(deadline):
                         kind, payload = await worker.read()
                 except TimeoutError:
-                    raise QueryTimeout(
-                        f"the query ran longer than {self.timeout:g} s and was stopped. "
-                        "Narrow it (a LIMIT, a more selective pattern), or ask the server's "
-                        "operator for a longer --timeout."
-                    ) from None
+                    raise self._timed_out() from None
                 if kind == "error":
                     done = True
                     raise payload
@@ -236,6 +257,8 @@ class Pool:
                     done = True
                     raise WorkerDied(f"internal error in a query worker: {payload}")
                 if kind == "died":
+                    if loop.time() >= deadline:  # killed by _expire
+                        raise self._timed_out()
                     raise WorkerDied(f"{payload}.")
                 if kind in ("end", "result"):
                     done = True
@@ -243,10 +266,25 @@ class Pool:
                 if done:
                     return
         finally:
-            if done:
+            expiry.cancel()
+            if worker not in self.busy:
+                pass  # already replaced by _expire (or killed by close)
+            elif done:
                 self._release(worker)
             else:
                 self._replace(worker)
+
+    def _expire(self, worker: Worker) -> None:
+        """The time-out of *worker*'s request is past: kill and replace it now."""
+        if worker in self.busy:
+            self._replace(worker)
+
+    def _timed_out(self) -> QueryTimeout:
+        return QueryTimeout(
+            f"the query ran longer than {self.timeout:g} s and was stopped. "
+            "Narrow it (a LIMIT, a more selective pattern), or ask the server's "
+            "operator for a longer --timeout."
+        )
 
     def retire(self) -> None:
         """Let these workers go (a newer build is served): idle ones now, busy ones once

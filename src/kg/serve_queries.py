@@ -71,7 +71,7 @@ async def stored(request):
     def links(more: bool) -> dict[str, str]:
         return {"Link": next_link(path, listed, limit, offset)} if more else {}
 
-    return await relay(server, req, tag, links, cache=cacheable(query.text))
+    return await relay(server, request, req, tag, links, cache=cacheable(query.text))
 
 
 async def list_queries(request):

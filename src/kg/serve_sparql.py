@@ -49,7 +49,7 @@ async def sparql(request):
     text: str | None = None
     if request.method == "POST":
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = await read_body(request, cap)
+        body = await read_body(request, cap, server.options.request_seconds)
         if kind == "application/x-www-form-urlencoded":
             items += form_items(body)
         elif kind == "application/sparql-query":
@@ -106,7 +106,7 @@ async def sparql(request):
         dataset=dataset,  # type: ignore[arg-type]
     )
     truncated = lambda more: {"X-KG-Truncated": "true"} if more else {}  # noqa: E731
-    return await relay(server, req, tag, truncated, cache=cacheable(text))
+    return await relay(server, request, req, tag, truncated, cache=cacheable(text))
 
 
 async def _description(request, server: Server):

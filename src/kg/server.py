@@ -88,6 +88,13 @@ class Options:
     #: MiB of rendered answers kept by ETag (0: no answer cache).
     cache_mib: float = 64.0
 
+    @property
+    def request_seconds(self) -> float:
+        """Seconds a client may take to send a request (its head, then its body)."""
+        from kg.serve_guard import REQUEST_SECONDS
+
+        return min(self.timeout, REQUEST_SECONDS)
+
 
 class Server:
     """The served build, its worker pool and the stored queries: the :class:`Runner`."""
@@ -260,9 +267,11 @@ def _counts(store: Path) -> dict[str, int]:
 def create_app(server: Server, *, log) -> Any:
     """The Starlette application over *server*; *log* takes one JSON line a request."""
     from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
     from starlette.routing import Route
 
     from kg.serve_guard import middleware
+    from kg.serve_http import starlette_error
     from kg.serve_queries import list_queries, stored
     from kg.serve_sparql import sparql
 
@@ -282,8 +291,18 @@ def create_app(server: Server, *, log) -> Any:
     options = server.options
     app = Starlette(
         routes=routes,
-        middleware=middleware(max_bytes=options.max_request_bytes, log=log, cors=options.cors),
-        exception_handlers={HttpError: http_error, KgError: kg_error},
+        middleware=middleware(
+            max_bytes=options.max_request_bytes,
+            log=log,
+            cors=options.cors,
+            seconds=options.request_seconds,
+        ),
+        # Starlette's own errors (404 of an unknown path, 405) as JSON too.
+        exception_handlers={
+            HttpError: http_error,
+            KgError: kg_error,
+            HTTPException: starlette_error,
+        },
     )
     app.state.server = server
     return app
@@ -321,6 +340,8 @@ def serve(
 
     import uvicorn
 
+    from kg.serve_guard import protocol, quiet_uvicorn
+
     log = open(access_log, "a", encoding="utf-8", buffering=1) if access_log else sys.stderr  # noqa: SIM115
     server = Server(project, store, options)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -338,7 +359,7 @@ def serve(
     config = uvicorn.Config(
         create_app(server, log=log),
         loop="none",
-        http="httptools" if _importable("httptools") else "h11",
+        http=protocol(options.request_seconds),
         access_log=False,  # kg's own, JSON lines: kg.serve_guard.Guard
         proxy_headers=False,  # no proxy in front by default: no X-Forwarded-* to trust
         log_level="warning",
@@ -347,6 +368,7 @@ def serve(
     )
 
     async def main() -> None:
+        quiet_uvicorn()
         await server.start()
         bound = sock.getsockname()
         shown_host = f"[{bound[0]}]" if family == socket.AF_INET6 else bound[0]
