@@ -33,6 +33,9 @@ _CONSTRUCT = re.compile(r"\bCONSTRUCT\b", re.IGNORECASE)
 #: Bytes an entry costs beyond its body and headers (the key, the tuple, the dict).
 _OVERHEAD = 256
 
+#: Seconds an answer may take to begin before kg watches for its client leaving.
+WATCH_AFTER = 0.2
+
 
 @lru_cache(maxsize=1024)  # the same texts come again and again: scan each once
 def cacheable(text: str) -> bool:
@@ -119,14 +122,20 @@ async def relay(
             return Response(found[1], headers={**found[0], "X-KG-Cache": "hit"})
     frames = server.pool.ask(req)
     first = asyncio.ensure_future(frames.__anext__())
-    gone = asyncio.ensure_future(_disconnected(request.receive))
     try:
-        await asyncio.wait((first, gone), return_when=asyncio.FIRST_COMPLETED)
+        # Most answers begin within milliseconds: only a query still running after
+        # WATCH_AFTER gets a second task watching for the client leaving (a task per
+        # request cost the event loop a tenth of a millisecond).
+        await asyncio.wait((first,), timeout=WATCH_AFTER)
+        if not first.done():
+            gone = asyncio.ensure_future(_disconnected(request.receive))
+            try:
+                await asyncio.wait((first, gone), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                gone.cancel()
     except BaseException:
         first.cancel()
         raise
-    finally:
-        gone.cancel()
     if not first.done():  # the client went away: nobody reads the answer, stop the query
         first.cancel()
         with contextlib.suppress(asyncio.CancelledError):
