@@ -263,8 +263,22 @@ REFUSED = {
     "datatype Oxigraph rewrites": "sh:datatype xsd:integer",
     "nested sh:sparql": "sh:not [ sh:sparql [ sh:select 'SELECT $this WHERE { $this a ?t }' ] ]",
     "nested count above 3": "sh:not [ sh:path kg:p ; sh:minCount 5 ]",
-    "sparql on a property shape": "sh:property [ sh:path kg:p ; sh:sparql [ sh:message 'm' ;"
-    " sh:select 'SELECT $this WHERE { $this a ?t }' ] ]",
+    "sparql on a property shape without ?value": "sh:property [ sh:path kg:p ; sh:sparql ["
+    " sh:message 'm' ; sh:select 'SELECT $this WHERE { $this $PATH ?t }' ] ]",
+    "sparql $PATH in a node shape": "sh:sparql [ sh:message 'm' ; sh:select "
+    "'SELECT $this WHERE { $this $PATH ?t }' ]",
+    "sparql MINUS (SHACL forbids it)": "sh:sparql [ sh:message 'm' ; sh:select "
+    "'SELECT $this WHERE { $this ?p ?o MINUS { $this a ?o } }' ]",
+    "sparql VALUES (SHACL forbids it)": "sh:sparql [ sh:message 'm' ; sh:select "
+    "'SELECT $this WHERE { VALUES ?o { 1 } $this ?p ?o }' ]",
+    "sparql subquery without $this": "sh:sparql [ sh:message 'm' ; sh:select "
+    "'SELECT $this WHERE { $this ?p ?o { SELECT ?o WHERE { ?o ?q ?r } } }' ]",
+    "sparql SELECT * subquery": "sh:sparql [ sh:message 'm' ; sh:select "
+    "'SELECT $this WHERE { { SELECT * WHERE { $this ?p ?o } } }' ]",
+    "sparql BIND to $this in a group": "sh:sparql [ sh:message 'm' ; sh:select "
+    "'SELECT $this WHERE { { BIND (1 AS $this) } }' ]",
+    "sparql $shapesGraph": "sh:sparql [ sh:message 'm' ; sh:select "
+    "'SELECT $this WHERE { GRAPH $shapesGraph { $this ?p ?o } }' ]",
     "custom component": "kg:param 1 . [] sh:parameter [ sh:path kg:param ]",
     "unparsed datatype": "sh:property [ sh:path kg:p ; sh:datatype xsd:integer ; sh:message 'm' ]",
     "two messages": "sh:property [ sh:path kg:p ; sh:minCount 1 ; sh:message 'm'@en , 'n'@de ]",
@@ -273,16 +287,8 @@ REFUSED = {
     "class escape": "sh:property [ sh:path kg:p ; sh:pattern '^\\\\w+$' ; sh:message 'm' ]",
     "lazy quantifier": "sh:property [ sh:path kg:p ; sh:pattern 'a+?' ; sh:message 'm' ]",
     "middle anchor": "sh:property [ sh:path kg:p ; sh:pattern 'a$|b' ; sh:message 'm' ]",
-    "sparql optional": "sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'm' ; sh:select "
-    "'SELECT $this WHERE { $this kg:p ?x OPTIONAL { ?x kg:q ?y } }' ]",
-    "sparql nested group": "sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'm' ; sh:select "
-    "'SELECT $this WHERE { $this kg:p ?x { ?x kg:q ?y FILTER (?y != $this) } }' ]",
-    "sparql without $this in a pattern": "sh:sparql [ sh:message 'm' ; sh:select "
-    "'SELECT $this WHERE { FILTER (isIRI($this)) }' ]",
     "sparql not projecting $this": "sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'm' ; "
     "sh:select 'SELECT ?x WHERE { $this kg:p ?x }' ]",
-    "sparql $currentShape": "sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'm' ; "
-    "sh:select 'SELECT $this WHERE { $this kg:p $currentShape }' ]",
     "sparql aggregate": "sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'm' ; sh:select "
     "'SELECT $this WHERE { $this kg:p ?x } GROUP BY $this HAVING (COUNT(?x) > 1)' ]",
     "sparql undeclared prefix": "sh:sparql [ sh:message 'm' ; sh:select "
@@ -360,6 +366,26 @@ SUPPORTED = {  # shapes (on kg:A unless they target otherwise) and data breaking
         " [ sh:class kg:B ] ; sh:qualifiedMinCount 2 ; sh:qualifiedMaxCount 2 ;"
         " sh:severity sh:Warning ] , [ sh:path kg:q ; sh:minCount 1 ; sh:deactivated true ] .",
         "ex:a a kg:A ; kg:p ex:b . ex:b a kg:B .",
+    ),
+    "sparql pre-binding: OPTIONAL, inner groups, UNION, subquery, FILTER only, LIMIT": (
+        "<urn:S> sh:targetClass kg:A ; sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'o' ;"
+        " sh:select 'SELECT $this ?x WHERE { $this kg:p ?x OPTIONAL { ?x kg:q ?y } FILTER"
+        " (!bound(?y)) }' ] , [ sh:prefixes <urn:prefixes> ; sh:message 'g' ; sh:select"
+        " 'SELECT $this WHERE { $this kg:p ?x { ?x kg:q ?y FILTER (?y != $this) } }' ] ,"
+        " [ sh:prefixes <urn:prefixes> ; sh:message 'u' ; sh:select 'SELECT $this WHERE {"
+        " { FILTER (false) } UNION { FILTER (isIRI($this)) } { SELECT $this WHERE { $this kg:p"
+        " ?z } } }' ] , [ sh:message 'l' ; sh:select 'SELECT $this ?x WHERE { $this ?p ?x }"
+        " ORDER BY ?x LIMIT 1' ] .",
+        "ex:a a kg:A ; kg:p ex:m , ex:n . ex:m kg:q ex:a . ex:b a kg:A . ex:n kg:q ex:n .",
+    ),
+    "sparql on a property shape, $PATH and $currentShape": (
+        "<urn:S> sh:targetClass kg:A ; kg:r 'z' ; sh:property <urn:P> . <urn:P> sh:path ( kg:p"
+        " kg:q ) ; sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'p' ; sh:select"
+        " 'SELECT $this ?value WHERE { $this $PATH ?value FILTER (isIRI(?value)) }' ] ."
+        " <urn:C> sh:targetClass kg:A ; sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message"
+        " 'c' ; sh:select 'SELECT $this WHERE { $this kg:r ?v FILTER ($currentShape = <urn:C>)"
+        " }' ] .",
+        "ex:a a kg:A ; kg:p ex:m ; kg:r 1 . ex:m kg:q ex:n , 'lit' . ex:b a kg:A .",
     ),
 }
 

@@ -50,7 +50,7 @@ NODE_KEYS |= {SH.select, SH.prefixes}  # a shape may also be its own SPARQL cons
 NODE_KEYS |= {SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint}
 PROPERTY_KEYS = COMMON | {SH.path, SH.minCount, SH.maxCount, SH.uniqueLang, *_PAIRS}
 PROPERTY_KEYS |= {SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount}
-PROPERTY_KEYS |= {SH.qualifiedValueShapesDisjoint}
+PROPERTY_KEYS |= {SH.qualifiedValueShapesDisjoint, SH.sparql}
 
 
 @dataclass(frozen=True)

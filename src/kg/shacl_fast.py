@@ -169,10 +169,13 @@ def _property_shape(compiler: Compiler, ps, parents: list, focus: str = "") -> l
     name = shape_name(g, ps) if isinstance(ps, BNode) else _nt(ps)
     who, focus = f"shape {name}", focus or _focus_query(g, parents, _term)
     path = path_sparql(g, g.value(ps, SH.path), who)
-    if g.value(ps, SH.sparql) is not None:
-        raise InputError(f"{who}: sh:sparql on a property shape is not supported")
     common = {"shape": name, "path": path, "severity": _severity(g, ps, who)}
     checks = []
+    for constraint in sorted(g.objects(ps, SH.sparql), key=str):  # ?value is sh:value
+        if constraint != ps and g.value(ps, SH.message) is not None:
+            raise InputError(f"{who}: sh:message next to sh:sparql gives two messages per result")
+        read = partial(_message, component="SPARQL")
+        checks.append(sparql_check(g, ps, constraint, focus, {**common, "value": ""}, read, path))
     for c in compiler.constraints(ps, top=True):
         component, message = (
             f"{_SH}{c.component}ConstraintComponent",

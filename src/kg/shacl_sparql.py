@@ -1,10 +1,17 @@
 """SHACL-SPARQL constraints (``sh:sparql``) on the fast path, joined with the focus nodes.
 
-Why: a SELECT constraint is already SPARQL; pyshacl pre-binds ``$this`` to each focus node and
-runs it once per node, where the fast check joins the query with the focus-node subquery and
-runs it once. That join equals pre-binding only for simple queries (one basic graph pattern
-using ``$this``, with FILTER and BIND), so anything else is declined; ``{?var}`` in messages is
-filled as pyshacl fills it.
+Why: a SELECT constraint is already SPARQL; SHACL pre-binds ``$this`` to each focus node and
+runs it once per node (SHACL §5.6: the value is used as a constant wherever the variable
+appears, subqueries and inner groups included), where the fast check runs it once for all of
+them. A simple query (one basic graph pattern using ``$this``, with FILTER and BIND) is joined
+with the focus-node subquery: the planner's best case. Any other query within what SHACL allows
+(inner groups, UNION, OPTIONAL, subqueries projecting ``$this``, a FILTER-only pattern) goes
+behind Oxigraph's ``LATERAL``, which evaluates it once per focus node with ``$this`` (and
+``$currentShape``) already bound: pre-binding itself. What SHACL forbids with pre-bound
+variables (MINUS, VALUES, SERVICE, ``AS $this``, a subquery not projecting ``$this``) and what
+the fast check cannot give exactly (GRAPH and ``$shapesGraph``, aggregates, custom functions)
+is declined. In a property shape, ``$PATH`` is replaced by the shape's path, as SHACL says;
+``{?var}`` in messages is filled as pyshacl fills it.
 """
 
 from __future__ import annotations
@@ -38,9 +45,12 @@ _SPARQL_TOKEN = re.compile(  # strings, IRIs and comments, in which braces do no
 )
 
 
-def sparql_check(g: Graph, ns: URIRef, node: Node, focus: str, common: dict, read_message) -> Check:
-    """The check of the sh:sparql constraint *node* of *ns*; *read_message* reads its message."""
-    who = f"shape {_show(ns)}: its sh:sparql"
+def sparql_check(
+    g: Graph, ns: Node, node: Node, focus: str, common: dict, read_message, path: str = ""
+) -> Check:
+    """The check of the sh:sparql constraint *node* of *ns*; *read_message* reads its message.
+    *path* is the SPARQL path of *ns* when it is a property shape (it replaces ``$PATH``)."""
+    who = f"shape {_show(ns) if path == '' else common['shape']}: its sh:sparql"
     if node != ns:  # else the shape is its own constraint: its keys are checked as a shape's
         keys(g, node, {SH.select, SH.prefixes, SH.message, SH.deactivated}, who)
     if (node, SH.deactivated, Literal(True)) in g:
@@ -65,15 +75,75 @@ def sparql_check(g: Graph, ns: URIRef, node: Node, focus: str, common: dict, rea
             f"{who}: the fast check needs 'SELECT $this ... WHERE {{ ... }}' projecting $this "
             "(and no ?failure or *)"
         )
-    if re.search(r"[?$](currentShape|shapesGraph)\b", select):
-        raise InputError(f"{who}: $currentShape and $shapesGraph are not supported")
-    if _check_query(select, prefixes, who):
-        select = _as_minus(select)
+    select = _forbidden(select, path, names, who)
+    parent = "?parent" in focus  # a row (a result) per parent shape, as in pyshacl
+    if parent and _mentions(select, "parent"):
+        raise InputError(f"{who}: ?parent is taken by the fast check's focus nodes")
+    if _mentions(select, "currentShape"):  # pre-bound: a constant wherever it appears
+        if not isinstance(ns, URIRef):
+            raise InputError(f"{who}: $currentShape of a blank node shape cannot be named")
+        select = _substitute(select, "currentShape", f"<{ns}>")
+    simple, match = _check_query(select, prefixes, who), _SELECT.match(select)  # substituted
+    if match is None or _projected(match["vars"]) != names:
+        raise InputError(f"{who}: $PATH or $currentShape must not be projected")
     prologue = "".join(f"PREFIX {p}: <{n}>\n" for p, n in sorted(prefixes.items()))
-    head = f"{match['prologue']}SELECT DISTINCT {match['vars']} WHERE {{ "
-    sparql = prologue + head + focus + " " + select[match.end() :]
+    shown = " ".join(f"?{n}" for n in names) + " ?parent" * parent
+    if simple:  # joined with the focus nodes: what pre-binding gives for such a query
+        select = _as_minus(select) if simple == "minus" else select
+        head = f"{match['prologue']}SELECT DISTINCT {match['vars']}{' ?parent' * parent} WHERE {{ "
+        sparql = prologue + head + focus + " " + select[match.end() :]
+    else:  # evaluated per focus node with $this bound: pre-binding
+        inner = select[len(match["prologue"]) :]
+        body = f"{{ {focus} LATERAL {{ {inner} }} }}"
+        sparql = prologue + match["prologue"] + f"SELECT DISTINCT {shown} WHERE {body}"
     component, message = _SH + "SPARQLConstraintComponent", read_message(g, node, who)
     return Check(sparql, component, message=message, variables=tuple(names), **common)
+
+
+def _mentions(select: str, name: str) -> bool:
+    """Whether the query uses the variable *name* (outside strings, IRIs and comments)."""
+    return bool(re.search(rf"[?$]{name}\b", _code(select)))
+
+
+def _code(select: str) -> str:
+    """The query with strings, IRIs and comments blanked: what is left is SPARQL syntax."""
+    blank = (t for t in _SPARQL_TOKEN.finditer(select) if t.end() - t.start() > 1)
+    for t in blank:  # same length: positions in it are positions in the query
+        select = select[: t.start()] + " " * (t.end() - t.start()) + select[t.end() :]
+    return select
+
+
+def _forbidden(select: str, path: str, names: list[str], who: str) -> str:
+    """Decline what SHACL forbids with pre-bound variables (§5.6) or the fast check cannot
+    give; *select* with ``$PATH`` replaced by *path* (a property shape's constraint)."""
+    code = _code(select)
+    for word in ("MINUS", "VALUES", "SERVICE"):
+        if re.search(rf"\b{word}\b", code, re.IGNORECASE):
+            raise InputError(f"{who}: SHACL forbids {word} in a query with pre-bound variables")
+    if re.search(r"\bAS\s+[?$]this\b", code, re.IGNORECASE):
+        raise InputError(f"{who}: $this must not be bound with BIND")
+    if re.search(r"\bSELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*", code, re.IGNORECASE):
+        raise InputError(f"{who}: a subquery must project $this (SELECT * is not supported)")
+    if _mentions(select, "shapesGraph") or re.search(r"\bGRAPH\b", code, re.IGNORECASE):
+        raise InputError(f"{who}: $shapesGraph and GRAPH are not supported")
+    if not path:
+        if _mentions(select, "PATH"):
+            raise InputError(f"{who}: $PATH is only for property shapes")
+        return select
+    if "value" not in names or "path" in names:
+        raise InputError(
+            f"{who}: in a property shape, the fast check needs ?value projected (and no ?path)"
+        )
+    return _substitute(select, "PATH", path)  # SHACL: $PATH is the shape's path, in the text
+
+
+def _substitute(select: str, name: str, text: str) -> str:
+    """*select* with the variable *name* replaced by *text* (a term or a path) wherever it is
+    used; where a variable is needed (projected, bound by AS), the query no longer parses."""
+    spans = [(t.start(), t.end()) for t in re.finditer(rf"[?$]{name}\b", _code(select))]
+    for start, end in reversed(spans):
+        select = select[:start] + text + select[end:]
+    return select
 
 
 def _projected(text: str) -> list[str]:
@@ -83,41 +153,69 @@ def _projected(text: str) -> list[str]:
     return re.findall(r"[?$](\w+)", plain) + named
 
 
-def _check_query(select: str, prefixes: dict[str, str], who: str) -> bool:
-    """Refuse a query whose join with the focus nodes is not pyshacl's pre-binding of $this;
-    say whether it is one FILTER NOT EXISTS that MINUS may replace (see :func:`_as_minus`)."""
+def _check_query(select: str, prefixes: dict[str, str], who: str) -> str:
+    """How the query may be joined with the focus nodes: ``"join"`` (one basic graph pattern
+    using $this, with FILTER and BIND: joining is pre-binding), ``"minus"`` (and its one
+    FILTER NOT EXISTS may become MINUS, see :func:`_as_minus`) or ``""`` (it must be evaluated
+    per focus node). Refuse what neither can run exactly."""
     from rdflib.plugins.sparql import prepareQuery
 
     try:
         algebra = prepareQuery(select, initNs=prefixes).algebra
     except Exception as exc:  # pyparsing and rdflib errors alike
         raise InputError(f"{who}: the query does not parse ({exc})") from None
+    if algebra.get("datasetClause"):
+        raise InputError(f"{who}: FROM and FROM NAMED are not supported")
+    _check_pattern(algebra["p"], who)
     node, top = algebra["p"], None
     while node.name in ("Distinct", "Project", "Filter", "Extend"):
-        if node.name == "Extend" and node["var"] == Variable("this"):
-            raise InputError(f"{who}: $this must not be bound with BIND")
         top = node if top is None and node.name in ("Filter", "Extend") else top
-        _check_expression(node.get("expr"), who)
         node = node["p"]
-    uses_this = node.name == "BGP" and Variable("this") in _variables(node["triples"])
-    if algebra.get("datasetClause") or not uses_this:
-        raise InputError(
-            f"{who}: the fast check supports one basic graph pattern using $this, with BIND and "
-            "FILTER (no OPTIONAL, UNION, MINUS, VALUES, GRAPH, subqueries, aggregates or LIMIT)"
-        )
+    if not (node.name == "BGP" and Variable("this") in _variables(node["triples"])):
+        return ""
     exists = top is not None and top.name == "Filter" and getattr(top["expr"], "name", "")
     if exists != "Builtin_NOTEXISTS":
-        return False
+        return "join"
     triples, filters, stack = [], [], [top["expr"].graph]  # the translated pattern: an attribute
     while stack:
         node = stack.pop()
         if node.name not in ("BGP", "Filter", "Join"):
-            return False
+            return "join"
         triples += node.get("triples") or []
         filters.append(node.get("expr"))
         stack += [node[k] for k in ("p", "p1", "p2") if k in node]
     bound, read = _variables(triples), _variables(filters)
-    return Variable("this") in bound and read <= bound and "EXISTS" not in repr(filters)
+    ok = Variable("this") in bound and read <= bound and "EXISTS" not in repr(filters)
+    return "minus" if ok else "join"
+
+
+_PATTERNS = {"BGP", "Join", "LeftJoin", "Union", "Filter", "Extend", "Project", "Distinct"}
+_PATTERNS |= {"Reduced", "ToMultiSet", "Slice", "OrderBy"}
+
+
+def _check_pattern(node: CompValue, who: str) -> None:
+    """Refuse a pattern the fast check cannot evaluate as SHACL's pre-binding: aggregates,
+    GRAPH and the like, a subquery not projecting $this, an unknown or volatile function."""
+    if node.name not in _PATTERNS:
+        raise InputError(
+            f"{who}: the fast check supports groups, UNION, OPTIONAL, FILTER, BIND, ORDER BY, "
+            f"LIMIT and subqueries projecting $this (not {node.name}: aggregates, GRAPH...)"
+        )
+    if node.name == "ToMultiSet":  # a subquery
+        inner = node["p"]
+        while inner.name in ("Distinct", "Reduced", "Slice", "OrderBy"):
+            inner = inner["p"]
+        if inner.name != "Project" or Variable("this") not in inner["PV"]:
+            raise InputError(f"{who}: SHACL requires every subquery to project $this")
+    if node.name == "Extend" and node["var"] == Variable("this"):
+        raise InputError(f"{who}: $this must not be bound with BIND")
+    if node.name == "OrderBy":
+        _check_expression([c["expr"] if isinstance(c, CompValue) else c for c in node["expr"]], who)
+    elif node.name != "LeftJoin" or getattr(node["expr"], "name", "") != "TrueFilter":
+        _check_expression(node.get("expr"), who)
+    for key in ("p", "p1", "p2"):
+        if isinstance(node.get(key), CompValue):
+            _check_pattern(node[key], who)
 
 
 def _check_expression(expr: object, who: str) -> None:
