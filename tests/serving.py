@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: Seconds the server may take to build, start its workers and answer /healthz. A guard
@@ -107,3 +107,11 @@ def children(pid: int) -> list[int]:
                 if int(fields[1]) == pid:
                     found.append(int(entry.name))
     return found
+
+
+def eventually(check: Callable[[], bool], what: str) -> None:
+    """Wait for *check* (a guard against hangs of 30 s, not a timing assertion)."""
+    deadline = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)

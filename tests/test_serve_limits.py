@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import ROOT, invoke, run_kg
-from tests.serving import children, serving, stop
+from tests.serving import children, eventually, serving, stop
 
 #: A cross join of the store with itself four times: runs far longer than any time-out.
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -31,14 +29,6 @@ def copy_project(dest: Path, serve_table: str = "") -> Path:
     with open(dest / "kg.toml", "a") as toml:
         toml.write(serve_table)
     return dest
-
-
-def eventually(check: Callable[[], bool], what: str) -> None:
-    """Wait for *check* (a guard against hangs of 30 s, not a timing assertion)."""
-    deadline = time.monotonic() + 30
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

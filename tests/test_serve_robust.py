@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,7 +20,7 @@ import pytest
 from kg.errors import KgError
 from kg.serve_http import MESSAGE_MAX, error_status, json_error
 from kg.serve_pool import Pool, Request, Saturated
-from tests.serving import children, serving
+from tests.serving import children, eventually, serving
 from tests.test_serve_limits import copy_project
 
 ALLOWED = "https://allowed.example"
@@ -65,13 +64,6 @@ def read_all(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         data += chunk
     return data
-
-
-def eventually(check, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def test_a_request_head_never_finished_is_closed(url):

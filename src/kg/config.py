@@ -31,6 +31,8 @@ MAX_LIST = 1_000
 #: Characters a configured path or IRI may hold (Linux's PATH_MAX): longer ones fail in
 #: the file system with ENAMETOOLONG anyway, later and less clearly.
 MAX_CHARS = 4_096
+#: An http(s) IRI as kg.toml may give one (no space or character IRIs forbid).
+_HTTP_IRI = re.compile(r"https?://[^\s<>\"{}|^`\\]+")
 #: C0 and C1 controls, DEL, bidi controls (which make text read other than it is) and lone
 #: surrogates: none belongs in a path or an IRI, and each crashed kg or garbled a terminal.
 _CONTROL = re.compile(
@@ -194,17 +196,7 @@ def query_config(table: dict[str, Any]) -> tuple[float, int, tuple[str, ...]]:
             "memory_mib under [query] must be a number of MiB from 64 to 16777216.",
             path=CONFIG_NAME,
         )
-    _check_length(services, "services")
-    for service in services:
-        if isinstance(service, str):
-            check_text(service, "services")
-        if not isinstance(service, str) or not re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+", service):
-            raise InputError(
-                f"services under [query] must list http(s) endpoint IRIs; "
-                f"{shown(str(service))} is not one.",
-                path=CONFIG_NAME,
-            )
-        _check_iri(service, "services")
+    _check_iri_list(services, "services", "services under [query] must list http(s) endpoint IRIs")
     return float(timeout), int(memory), tuple(services)
 
 
@@ -212,18 +204,25 @@ def vocabulary_allow(table: dict[str, Any]) -> tuple[str, ...]:
     """The ``[vocabulary]`` table's ``allow`` checked: http(s) IRIs of terms, or of
     namespaces ending in '#' or '/'."""
     allow = table.get("allow", [])
-    _check_length(allow, "allow")
-    for term in allow:
-        if isinstance(term, str):
-            check_text(term, "allow")
-        if not isinstance(term, str) or not re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+", term):
-            raise InputError(
-                f"allow under [vocabulary] must list http(s) IRIs of terms, or namespace "
-                f"IRIs ending in '#' or '/'; {shown(str(term))} is not one.",
-                path=CONFIG_NAME,
-            )
-        _check_iri(term, "allow")
+    _check_iri_list(
+        allow,
+        "allow",
+        "allow under [vocabulary] must list http(s) IRIs of terms, or namespace IRIs "
+        "ending in '#' or '/'",
+    )
     return tuple(allow)
+
+
+def _check_iri_list(values: Any, key: str, rule: str) -> None:
+    """Refuse a list under *key* that is too long or holds anything but http(s) IRIs
+    free of control characters; *rule* says what the list must hold."""
+    _check_length(values, key)
+    for value in values:
+        if isinstance(value, str):
+            check_text(value, key)
+        if not isinstance(value, str) or not _HTTP_IRI.fullmatch(value):
+            raise InputError(f"{rule}; {shown(str(value))} is not one.", path=CONFIG_NAME)
+        _check_iri(value, key)
 
 
 def wikidata_config(table: dict[str, Any]) -> WikidataConfig:
@@ -234,7 +233,7 @@ def wikidata_config(table: dict[str, Any]) -> WikidataConfig:
         check_text(getattr(config, key), key)
     for key in ("api", "sparql"):
         value = getattr(config, key)
-        if not re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+", value):
+        if not _HTTP_IRI.fullmatch(value):
             raise InputError(
                 f"{key} under [wikidata] must be an http(s) IRI; {shown(value)} is not one.",
                 path=CONFIG_NAME,

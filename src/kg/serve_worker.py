@@ -195,9 +195,8 @@ class Session:
         """Triples as JSON-LD compacted with the project's context (as ``kg export``)."""
         import json
 
-        from rdflib import BNode, Literal, URIRef
-
         from kg.export import load_context, to_jsonld
+        from kg.store_rdflib import to_rdflib
 
         if self._context is None:
             project = self.graph.project
@@ -208,15 +207,9 @@ class Session:
                 else self.graph.context()
             )
 
-        def node(term):
-            if term.kind == "uri":
-                return URIRef(term.value)
-            if term.kind == "bnode":
-                return BNode(term.value)
-            datatype = None if term.lang else term.datatype
-            return Literal(term.value, lang=term.lang or None, datatype=datatype)
-
-        triples = [(node(s), node(p), node(o)) for s, p, o in result.stream_triples()]
+        triples = [
+            (to_rdflib(s), to_rdflib(p), to_rdflib(o)) for s, p, o in result.stream_triples()
+        ]
         doc = to_jsonld(triples, self._context)
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
