@@ -108,7 +108,8 @@ def test_an_oversize_chunked_body_is_413(client):
 
 
 def test_a_worker_killed_while_idle_is_replaced_unnoticed(url, client):
-    assert client.get("/healthz").json()["workers"]["idle"] == 1
+    # idle once an earlier test's request has let go of it (on a loaded machine, not at once)
+    eventually(lambda: client.get("/healthz").json()["workers"]["idle"] == 1, "never idle")
     (worker,) = children(url.process.pid)
     os.kill(worker, signal.SIGKILL)
     stat = Path(f"/proc/{worker}/stat")
