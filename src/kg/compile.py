@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TextIO
 
 import pyoxigraph as ox
 
@@ -454,11 +455,11 @@ def reason_into(
     union: list[ox.NamedNode],
     progress: Progress,
     *,
-    out: ox.Store | None = None,
+    out: ox.Store | TextIO | None = None,
     target: ox.NamedNode | ox.DefaultGraph | None = None,
 ) -> tuple[int, str]:
     """Write the OWL RL inferences of *store*'s *union* into *target* of *out* (default:
-    the inferred graph of *store*); return (count, engine)."""
+    the inferred graph of *store*; a text file gets N-Triples lines); return (count, engine)."""
     target = target if target is not None else ox.NamedNode(INFERRED_GRAPH)
     sink = out if out is not None else store
     asserted = union
@@ -480,7 +481,13 @@ def reason_into(
         from kg.reason import owl_rl_inferences
 
         inferred = owl_rl_inferences(to_rdflib(store, asserted))
-        sink.bulk_extend(ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in inferred)
+        triples = ((_ox(s), _ox(p), _ox(o)) for s, p, o in inferred)
+        if isinstance(sink, ox.Store):
+            sink.bulk_extend(ox.Quad(s, p, o, target) for s, p, o in triples)
+        else:
+            from kg.reason_fast import write_ntriples
+
+            write_ntriples(triples, sink)
         return len(inferred), "owlrl (reference)"
 
 

@@ -31,6 +31,7 @@ import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import pyoxigraph as ox
 import rdflib
@@ -233,19 +234,21 @@ def materialise(
     asserted: list[ox.NamedNode],
     target: ox.NamedNode | ox.DefaultGraph,
     progress: Progress | None = None,
-    out: ox.Store | None = None,
+    out: ox.Store | TextIO | None = None,
 ) -> int:
     """Write into graph *target*, emptied first, what OWL RL infers from the union of the
     *asserted* graphs (data and ontology) and is not asserted; return how many triples.
 
-    *out* is the store to write to (default: *store* itself): kg reads from its in-memory
-    build store and writes straight into the store on disk, saving a copy of the closure.
+    *out* is the store to write to (default: *store* itself), or a text file to which the
+    triples go as N-Triples lines (*target* unused): a build hands that file to the bulk
+    loader (:mod:`kg.bulkload`), which costs less than building a pyoxigraph Quad per triple.
     """
     report = progress or (lambda stage, n: None)
     sink = out if out is not None else store
     if target in asserted and sink is store:
         raise ValueError("the inferred graph cannot also be an asserted graph")
-    sink.clear_graph(target)
+    if isinstance(sink, ox.Store):
+        sink.clear_graph(target)
     collecting = gc.isenabled()
     gc.disable()  # millions of tuples, no cycles: the collector would rescan them in vain
     try:
@@ -266,12 +269,40 @@ def materialise(
                 quads[0] += 1
                 yield ox.Quad(s, p, o, target)
 
-        sink.bulk_extend(counted())
+        if isinstance(sink, ox.Store):
+            sink.bulk_extend(counted())
+        else:
+            quads[0] = write_ntriples(triples, sink)
     finally:
         if collecting:
             gc.enable()
     report("written", quads[0])
     return quads[0]
+
+
+def write_ntriples(triples: Iterable[tuple], text: TextIO, batch: int = 1 << 16) -> int:
+    """Write *triples* of pyoxigraph terms to *text* as N-Triples lines; how many.
+
+    Each term is turned into text once (``str`` of a pyoxigraph term is its N-Triples form):
+    a closure names the same few hundred thousand terms millions of times.
+    """
+    shown: dict = {}
+    lines: list[str] = []
+    n = 0
+    for s, p, o in triples:
+        if (a := shown.get(s)) is None:
+            a = shown[s] = str(s)
+        if (b := shown.get(p)) is None:
+            b = shown[p] = str(p)
+        if (c := shown.get(o)) is None:
+            c = shown[o] = str(o)
+        lines.append(f"{a} {b} {c} .\n")
+        if len(lines) >= batch:
+            n += len(lines)
+            text.write("".join(lines))
+            lines.clear()
+    text.write("".join(lines))
+    return n + len(lines)
 
 
 class _Facts:
