@@ -1,37 +1,69 @@
-"""kg's benchmark: kg build and stored queries against the reference stack and Oxigraph.
+"""kg's benchmark: every goal of issue 10 measured in one run, each with a verdict.
 
-One run, at each size (generated with ``kg generate``), measures in fresh processes:
+One run measures, in fresh processes, against baselines measured in the same run:
 
-- kg build, split into parse / validate / reason / index, with peak memory;
-- the reference path: rdflib parse, owlrl OWL RL closure, pyshacl validation, each
-  skipped with "did not finish in N s" past a bound;
-- the Oxigraph CLI loading the same file (when the ``oxigraph`` package is installed);
-- each stored query's median latency on the built store, through kg and directly on
-  pyoxigraph (same query text, same bound terms, same graphs);
+- the W3C SHACL test suite on kg's fast SHACL path (``--shacl-suite``; skipped, with a line
+  saying so, when the suite is not there);
+- at each size (generated with ``kg generate``; ``--cache-dir`` keeps the files): kg build,
+  split into parse / validate / reason / index, with peak memory; the reference path (rdflib
+  parse, owlrl OWL RL closure, pyshacl validation, each skipped with "did not finish in N s"
+  past a bound; not at 10M, which it cannot finish); the Oxigraph CLI loading the same file;
+  each stored query's median latency on the built store, through kg and directly on
+  pyoxigraph (same query text, same bound terms, same graphs; at 10M only with
+  ``--queries-at-10m``);
+- at 1M (``--incremental-at``): a 1k-triple source added beside the generated one, then one
+  date in it edited three times, each time timing ``kg query`` as a whole process (it rebuilds,
+  then answers);
 - ``kg query`` as a whole process on the seed graph.
 
-It prints ratios kg/reference and kg/Oxigraph. Usage (from the project root):
+Each goal's line starts with ``GOAL``; the run ends with the table "goal | figure | baseline |
+ratio | verdict" (PASS, MISS, ERROR, or not run and why). A stage that fails prints its error
+and the run goes on. Everything printed also goes to bench/results-YYYY-MM-DD.txt (``--out``).
+Exit code 1 when a goal measured is MISS, UNKNOWN or ERROR, else 0. Usage (from the project root):
 
     pip install -e '.[bench]' && python bench/run.py              # 10k, 100k, 1M
-    python bench/run.py --sizes 10k,100k,1M,10M --reference-timeout 600
+    python bench/run.py --sizes 10k,100k,1M,10M --cache-dir ~/.cache/kg-bench
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
+import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from goals import (  # bench/ is not a package
+    BUILD_GOALS,
+    EX,
+    QUERIES_AT,
+    QUERY_RATIO,
+    REFERENCE_AT,
+    REFERENCE_TIMES,
+    SEED_QUERY_SECONDS,
+    Goal,
+    Tee,
+    conformance,
+    first_line,
+    generated,
+    goals,
+    incremental,
+    kg_command,
+    parse_sizes,
+    reference,
+    run,
+    table,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
-EX = "https://w3id.org/kg-diplo/id/"
+BIG = 10_000_000  # from here on: no reference stack, per-query latencies only when asked
 
 # Parameters that exist in every generated graph (kg generate's naming).
 GENERATED_PARAMS = {
@@ -43,70 +75,15 @@ GENERATED_PARAMS = {
     "as-of": {"date": "2020-06-30"},
 }
 
-REFERENCE = r"""
-import json, resource, sys, time
-from rdflib import Graph
-path, ontology, shapes, stage = sys.argv[1:5]
-out = {}
-t = time.perf_counter(); data = Graph().parse(path, format="turtle", publicID="%s")
-onto = Graph().parse(ontology); out["parse"] = time.perf_counter() - t
-if stage == "reason":
-    import owlrl
-    g = Graph(); g += data; g += onto
-    t = time.perf_counter()
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False,
-                           datatype_axioms=False).expand(g)
-    out["reason"] = time.perf_counter() - t
-if stage == "validate":
-    from pyshacl import validate
-    sh = Graph().parse(shapes)
-    t = time.perf_counter()
-    validate(data, shacl_graph=sh, ont_graph=onto, inference="none", advanced=True)
-    out["validate"] = time.perf_counter() - t
-print(json.dumps(out))
-"""
 
-
-def size_of(text: str) -> int:
-    text = text.strip().lower()
-    for suffix, factor in (("k", 1_000), ("m", 1_000_000)):
-        if text.endswith(suffix):
-            return int(float(text[:-1]) * factor)
-    return int(text)
-
-
-def run(cmd: list[str], timeout: float | None = None, cwd: Path | None = None):
-    """(seconds, peak RSS in MiB, stdout) of *cmd*, or None when it outlived *timeout*."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
-    deadline = None if timeout is None else start + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if deadline and time.perf_counter() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            return None
-        time.sleep(0.01)
-    elapsed = time.perf_counter() - start
-    out = proc.stdout.read().decode()
-    err = proc.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
-    return elapsed, usage.ru_maxrss / 1024, out
-
-
-def make_project(folder: Path, triples: int, seed: int) -> Path:
-    from kg.generate import generate
-
+def make_project(folder: Path, triples: int, seed: int, cache: Path | None = None) -> Path:
+    """A copy of the project's ontology, shapes and queries with one generated source."""
     folder.mkdir(parents=True)
     shutil.copy(ROOT / "kg.toml", folder)
     for sub in ("ontology", "queries"):
         shutil.copytree(ROOT / sub, folder / sub)
     (folder / "data").mkdir()
-    with (folder / "data" / "synthetic.ttl").open("w", encoding="utf-8") as out:
-        generate(out, triples=triples, seed=seed)
+    print(f"data: {generated(folder / 'data' / 'synthetic.ttl', triples, seed, cache)}")
     return folder
 
 
@@ -122,7 +99,8 @@ def median_latencies(first, second, repeat: int) -> tuple[float, float]:
 
 
 def query_latencies(project: Path, repeat: int) -> list[tuple[str, float, float]]:
-    """(query, kg median s, pyoxigraph median s) on the built store of *project*."""
+    """(query, kg median s, pyoxigraph median s) on the built store of *project*. A query
+    calling a SERVICE is left out (it would time the network); one that fails is named."""
 
     from kg.graph import KnowledgeGraph
     from kg.project import Project
@@ -139,138 +117,301 @@ def query_latencies(project: Path, repeat: int) -> list[tuple[str, float, float]
     )
     rows = []
     for name, query in sorted(graph.stored_queries().items()):
+        if re.search(r"\bSERVICE\b", query.text, re.IGNORECASE):
+            print(f"{name:16} skipped: it calls a SERVICE (the network)")
+            continue
         params = {k: v or person for k, v in GENERATED_PARAMS.get(name, {}).items()}
-        bindings = bind(query, params, graph.resolve)
-        text = bind_values(query.text, {k: v.n3() for k, v in bindings.items()})  # as kg sends it
 
-        def direct(text=text):
-            list(store.query(text, default_graph=default, named_graphs=named))
+        def direct(query=query, params=params):
+            bindings = bind(query, params, graph.resolve)
+            text = bind_values(query.text, {k: v.n3() for k, v in bindings.items()})  # as kg
+            return lambda: list(store.query(text, default_graph=default, named_graphs=named))
 
         def through_kg(name=name, params=params):
             graph.run(name, params)
 
-        direct()  # warm the caches once for both
-        rows.append((name, *median_latencies(through_kg, direct, repeat)))
+        try:
+            on_pyoxigraph = direct()
+            on_pyoxigraph()  # warm the caches once for both
+            rows.append((name, *median_latencies(through_kg, on_pyoxigraph, repeat)))
+        except Exception as exc:  # one query's failure must not hide the others
+            print(f"{name:16} failed: {first_line(exc)}")
     return rows
 
 
-def main() -> None:
+def attempt(what: str, stage: Callable, marks: Iterable[Goal] = ()):
+    """Run *stage*; when it fails, print why, mark *marks* as errors and return None, so
+    that the other stages still run."""
+    try:
+        return stage()
+    except Exception as exc:  # a benchmark reports every failure and goes on
+        print(f"! {what} failed: {str(exc).strip() or type(exc).__name__}")
+        for goal in marks:
+            goal.error(exc)
+        return None
+
+
+def kg_build(project: Path) -> tuple[float, float, dict]:
+    """(wall s, peak MiB, report) of ``kg build --force`` of *project* in a fresh process."""
+    from kg.build import current_store, read_manifest
+    from kg.project import Project
+
+    ran = run([sys.executable, "-m", "kg.cli", "--project", str(project), "build", "--force"])
+    assert ran is not None
+    report = read_manifest(current_store(Project.load(project)))["report"]
+    print(
+        f"kg build          {ran.seconds:8.2f} s  peak {ran.peak_mib:7.0f} MiB   "
+        + "  ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items())
+    )
+    print(
+        f"                  {report['asserted']:,} asserted, {report['inferred']:,} "
+        f"inferred, {report['violations']} violations; engines {report['engines']}"
+    )
+    return ran.seconds, ran.peak_mib, report
+
+
+def oxigraph_load(cli: str, project: Path, where: Path) -> tuple[float, float]:
+    """(wall s, peak MiB) of the Oxigraph CLI loading the generated file into a new store."""
+    graph = EX + "synthetic"
+    file = project / "data" / "synthetic.ttl"
+    try:
+        where_to = ["--location", str(where), "--graph", graph, "--base", graph]
+        res = run([cli, "load", "--file", str(file), *where_to])
+        assert res is not None
+        return res.seconds, res.peak_mib
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def bench_size(label: str, n: int, tmp: Path, args, found: dict[str, Goal], cli: str | None):
+    """Every measurement at one size, then its project is removed (10M fills a disk)."""
+    print(f"\n## {label} triples")
+    here = [found[f"{k}-{n}"] for k in ("build", "peak") if n in BUILD_GOALS]
+    here += [found["reference"]] if n == REFERENCE_AT else []
+    here += [found["queries"]] if n == QUERIES_AT else []
+    here += [found["incremental"]] if label.lower() == args.incremental_at.lower() else []
+    project = attempt(
+        "generating the data", lambda: make_project(tmp / label, n, args.seed, args.cache_dir), here
+    )
+    built = project and attempt("kg build", lambda: kg_build(project), here)
+    if built:
+        if n >= BIG:
+            print(f"reference stack skipped at {label} (it cannot finish)")
+        else:
+            compare_reference(n, project, built[0], args.reference_timeout, found)
+        compare_oxigraph(label, n, project, built, tmp, found, cli)
+        if n >= BIG and not args.queries_at_10m:
+            print(f"stored-query latencies skipped at {label} (--queries-at-10m to measure them)")
+        else:
+            compare_queries(n, project, args.repeat, found)
+        if found["incremental"] in here:
+            print(f"\n### incremental: a 1k-triple source edited beside the {label} one")
+            goal = found["incremental"]
+            edits = lambda: incremental(project, args.seed, 3, goal, label)  # noqa: E731
+            attempt("the incremental measurement", edits, [goal])
+    if project:
+        shutil.rmtree(project, ignore_errors=True)
+
+
+def compare_reference(n: int, project: Path, kg: float, timeout: float, found) -> None:
+    """The reference stack on the same file, its ratio, and the goal at 100k."""
+    goal = found["reference"]
+    marks = [goal] if n == REFERENCE_AT else []
+    ref = attempt("the reference stack", lambda: reference(project, timeout), marks)
+    if ref is None:
+        return
+    total, done = ref
+    bound = "" if done else ">= "
+    print(
+        f"ratio kg build / reference (parse+reason+validate): {'<= ' if bound else ''}"
+        f"{kg / total:.3f}  ({bound}{total / kg:.1f}x faster)"
+    )
+    if n == REFERENCE_AT:
+        times = total / kg  # a lower bound when the reference did not finish
+        goal.judge(
+            True if times >= REFERENCE_TIMES else False if done else None,
+            f"{kg:.2f} s kg build",
+            f"{bound}{total:.2f} s reference",
+            f"{bound}{total / kg:.1f}x faster",
+        )
+
+
+def compare_oxigraph(label, n, project, built, tmp: Path, found, cli: str | None) -> None:
+    """The Oxigraph CLI loading the same file; the build goals at 1M and 10M."""
+    seconds, peak, report = built
+    loaded = None
+    goals_here = (found[f"build-{n}"], found[f"peak-{n}"]) if n in BUILD_GOALS else ()
+    if cli is None:
+        print("oxigraph CLI not found: no load to compare with")
+        for goal in goals_here[:1]:
+            goal.skip("no oxigraph CLI")
+    else:
+        where = tmp / f"oxigraph-{label}"
+        loaded = attempt(
+            "oxigraph CLI load", lambda: oxigraph_load(cli, project, where), goals_here[:1]
+        )
+    if loaded:
+        parse = report["seconds"].get("parse", float("nan"))
+        print(
+            f"oxigraph CLI load {loaded[0]:8.2f} s  peak {loaded[1]:7.0f} MiB   "
+            f"ratio kg build / oxigraph load {seconds / loaded[0]:.2f}, "
+            f"kg parse / oxigraph load {parse / loaded[0]:.2f}"
+        )
+        if goals_here:
+            goals_here[0].judge(
+                seconds / loaded[0] <= BUILD_GOALS[n][0],
+                f"{seconds:.2f} s kg build",
+                f"{loaded[0]:.2f} s oxigraph load",
+                f"{seconds / loaded[0]:.2f}",
+            )
+    if goals_here:
+        goals_here[1].judge(
+            peak < BUILD_GOALS[n][1],
+            f"{peak:.0f} MiB kg build",
+            f"{loaded[1]:.0f} MiB oxigraph load" if loaded else "-",
+            f"{peak / loaded[1]:.2f}" if loaded else "-",
+        )
+
+
+def compare_queries(n: int, project: Path, repeat: int, found) -> None:
+    """Each stored query through kg and on raw pyoxigraph; the goal at 1M names the worst."""
+    goal = found["queries"]
+    marks = [goal] if n == QUERIES_AT else []
+    rows = attempt("stored-query latencies", lambda: query_latencies(project, repeat), marks)
+    if not rows:
+        return
+    print(f"{'query':16} {'kg ms':>9} {'pyoxigraph ms':>14} {'ratio':>6}")
+    for name, via_kg, direct in rows:
+        print(
+            f"{name:16} {via_kg * 1000:9.2f} {direct * 1000:14.2f} "
+            f"{via_kg / direct if direct else float('nan'):6.2f}"
+        )
+    if n == QUERIES_AT:
+        name, via_kg, direct = max(rows, key=lambda r: r[1] / r[2] if r[2] else 0)
+        goal.judge(
+            via_kg / direct <= QUERY_RATIO,
+            f"worst {name} {via_kg * 1000:.2f} ms",
+            f"{direct * 1000:.2f} ms pyoxigraph",
+            f"{via_kg / direct:.2f}",
+        )
+
+
+def seed_query(goal: Goal) -> None:
+    """``kg query posts`` on the seed graph (this project), whole process, median of 10."""
+    py = [sys.executable, "-m", "kg.cli", "--project", str(ROOT)]
+    run([*py, "build"])
+    via_python = statistics.median(run([*py, "query", "posts"]).seconds for _ in range(10))
+    kg = kg_command()
+    if kg[0] == sys.executable:
+        median, how = via_python, "python -m kg.cli"
+        print(f"\nkg query posts (whole process, seed graph): median {median:.3f} s")
+    else:
+        median = statistics.median(
+            run([*kg, "--project", str(ROOT), "query", "posts"]).seconds for _ in range(10)
+        )
+        how = "the kg script"
+        print(
+            f"\nkg query posts (whole process, seed graph): median {median:.3f} s via the kg "
+            f"script, {via_python:.3f} s via python -m kg.cli"
+        )
+    goal.judge(median < SEED_QUERY_SECONDS, f"{median:.3f} s via {how}")
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    suite = ROOT.parent / "shared" / "conformance" / "w3c-shacl"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10k,100k,1M")
+    parser.add_argument("--sizes", default="10k,100k,1M", help="e.g. 10k,100k,1M,10M")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reference-timeout", type=float, default=300.0)
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
-    python = sys.executable
-    print(f"# kg benchmark  {time.strftime('%Y-%m-%d %H:%M')}  {platform.platform()}")
-    print(f"# {os.cpu_count()} cores, Python {platform.python_version()}")
-    oxigraph_cli = shutil.which("oxigraph") or shutil.which(
-        "oxigraph", path=str(Path(sys.executable).parent)
+    parser.add_argument("--repeat", type=int, default=7, help="runs per stored query")
+    parser.add_argument(
+        "--shacl-suite",
+        type=Path,
+        default=suite if suite.is_dir() else None,
+        help=f"the W3C SHACL suite's folder (default {suite} when it exists)",
     )
+    parser.add_argument("--cache-dir", type=Path, help="keep generated files here across runs")
+    parser.add_argument("--queries-at-10m", action="store_true", help="query latencies at 10M")
+    parser.add_argument(
+        "--incremental-at",
+        default="1M",
+        metavar="SIZE",
+        help="the size beside which a 1k source is edited (default 1M; 'none' skips it)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="the results file (default bench/results-YYYY-MM-DD.txt)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = parse_sizes(args.sizes)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    out = args.out or ROOT / "bench" / f"results-{time.strftime('%Y-%m-%d')}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    screen = sys.stdout
+    with out.open("w", encoding="utf-8") as file:
+        sys.stdout = Tee(screen, file)
+        try:
+            found = bench(args)
+        finally:
+            sys.stdout = screen
+    print(f"\n(written to {out})")
+    return (
+        1 if any(g.verdict.startswith(("MISS", "ERROR", "UNKNOWN")) for g in found.values()) else 0
+    )
+
+
+def bench(args: argparse.Namespace) -> dict[str, Goal]:
+    """The whole run; returns the goals, judged."""
+    import pyoxigraph
+
+    found = goals()
+    print(f"# kg benchmark  {time.strftime('%Y-%m-%d %H:%M')}  {platform.platform()}")
+    print(
+        f"# {os.cpu_count()} cores, Python {platform.python_version()}, pyoxigraph "
+        f"{pyoxigraph.__version__}; sizes {', '.join(label for label, _ in args.sizes)}"
+    )
+    print("\n## W3C SHACL conformance (kg's fast SHACL path)")
+    if args.shacl_suite is None or not (args.shacl_suite / "core" / "manifest.ttl").is_file():
+        why = f"no W3C SHACL suite at {args.shacl_suite}" if args.shacl_suite else "no suite"
+        print(f"skipped: {why} (--shacl-suite PATH)")
+        for suite in ("shacl-core", "shacl-sparql"):
+            found[suite].skip(why)
+    else:
+        marks = [found["shacl-core"], found["shacl-sparql"]]
+        attempt("the W3C SHACL suite", lambda: conformance(args.shacl_suite, found), marks)
+
+    venv = str(Path(sys.executable).parent)
+    cli = shutil.which("oxigraph") or shutil.which("oxigraph", path=venv)
     with tempfile.TemporaryDirectory(prefix="kg-bench-") as tmp:
-        for label in args.sizes.split(","):
-            n = size_of(label)
-            print(f"\n## {label} triples")
-            project = make_project(Path(tmp) / label, n, args.seed)
-            data = project / "data" / "synthetic.ttl"
-            kg = [python, "-m", "kg.cli", "--project", str(project)]
-            seconds, rss, _ = run([*kg, "build", "--force"])
-            from kg.build import current_store, read_manifest
-            from kg.project import Project
-
-            report = read_manifest(current_store(Project.load(project)))["report"]
-            stages = report["seconds"]
-            print(
-                f"kg build          {seconds:8.2f} s  peak {rss:7.0f} MiB   "
-                + "  ".join(f"{k} {v:.2f}" for k, v in stages.items())
-            )
-            print(
-                f"                  {report['asserted']:,} asserted, {report['inferred']:,} "
-                f"inferred, {report['violations']} violations; engines {report['engines']}"
-            )
-
-            ref_total, ref_done = 0.0, True
-            for stage in ("reason", "validate"):
-                script = REFERENCE % (EX + "synthetic")
-                res = run(
-                    [
-                        python,
-                        "-c",
-                        script,
-                        str(data),
-                        str(project / "ontology/kg.ttl"),
-                        str(project / "ontology/shapes.ttl"),
-                        stage,
-                    ],
-                    timeout=args.reference_timeout,
-                )
-                if res is None:
-                    print(f"reference {stage:8} did not finish in {args.reference_timeout:.0f} s")
-                    ref_done = False
-                    continue
-                figures = json.loads(res[2])
-                ref_total += figures[stage] + (figures["parse"] if stage == "reason" else 0)
-                print(
-                    f"reference {stage:8}{figures[stage]:8.2f} s  peak {res[1]:7.0f} MiB   "
-                    f"(rdflib parse {figures['parse']:.2f} s)"
-                )
-            if ref_done:
-                print(
-                    f"ratio kg build / reference (parse+reason+validate): "
-                    f"{seconds / ref_total:.3f}  ({ref_total / seconds:.1f}x faster)"
-                )
-
-            if oxigraph_cli:
-                location = Path(tmp) / f"oxigraph-{label}"
-                res = run(
-                    [
-                        oxigraph_cli,
-                        "load",
-                        "--location",
-                        str(location),
-                        "--file",
-                        str(data),
-                        "--base",
-                        EX + "synthetic",
-                        "--graph",
-                        EX + "synthetic",
-                    ]
-                )
-                print(
-                    f"oxigraph CLI load {res[0]:8.2f} s  peak {res[1]:7.0f} MiB   "
-                    f"ratio kg parse / oxigraph load {stages['parse'] / res[0]:.2f}"
-                )
-
-            print(f"{'query':16} {'kg ms':>9} {'pyoxigraph ms':>14} {'ratio':>6}")
-            for name, via_kg, direct in query_latencies(project, args.repeat):
-                print(
-                    f"{name:16} {via_kg * 1000:9.2f} {direct * 1000:14.2f} "
-                    f"{via_kg / direct if direct else float('nan'):6.2f}"
-                )
-
-        subprocess.run(
-            [python, "-m", "kg.cli", "--project", str(ROOT), "build"],
-            check=True,
-            capture_output=True,
+        for label, n in args.sizes:
+            bench_size(label, n, Path(tmp), args, found, cli)
+    sizes = {n for _, n in args.sizes}
+    for n in BUILD_GOALS:
+        if n not in sizes:
+            for key in (f"build-{n}", f"peak-{n}"):
+                found[key].skip("size not in --sizes")
+    for key, n in (("reference", REFERENCE_AT), ("queries", QUERIES_AT)):
+        if n not in sizes:
+            found[key].skip("size not in --sizes")
+    if args.incremental_at.lower() not in {label.lower() for label, _ in args.sizes}:
+        found["incremental"].skip(
+            "--incremental-at none"
+            if args.incremental_at.lower() == "none"
+            else f"--incremental-at {args.incremental_at} not in --sizes"
         )
-        walls = [
-            run([python, "-m", "kg.cli", "--project", str(ROOT), "query", "posts"])[0]
-            for _ in range(10)
-        ]
-        exe = shutil.which("kg") or shutil.which("kg", path=str(Path(sys.executable).parent))
-        if exe:
-            walls_exe = [run([exe, "--project", str(ROOT), "query", "posts"])[0] for _ in range(10)]
-            print(
-                f"\nkg query posts (whole process, seed graph): median "
-                f"{statistics.median(walls_exe):.3f} s via the kg script, "
-                f"{statistics.median(walls):.3f} s via python -m kg.cli"
-            )
-        else:
-            print(
-                f"\nkg query posts (whole process, seed graph): median "
-                f"{statistics.median(walls):.3f} s"
-            )
+    goal = found["seed-query"]
+    attempt("kg query on the seed graph", lambda: seed_query(goal), [goal])
+
+    print("\n## Goals (issue 10)\n")
+    print(table(found.values()))
+    return found
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
