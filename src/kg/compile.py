@@ -14,7 +14,7 @@ from typing import TextIO
 
 import pyoxigraph as ox
 
-from kg.errors import InputError, printable
+from kg.errors import InputError, ShapesError, printable
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, UNION_GRAPH
 from kg.project import Project
 from kg.sssom import is_mapping_set, source_ntriples
@@ -66,20 +66,19 @@ def make_union(store: ox.Store, graphs: Iterable[str]) -> list[ox.NamedNode]:
     state the same triple, kg copies the graphs into one union graph (a store is a set of
     quads: the copy is the merge). When no triple is stated twice, which is the case of
     large single-source inputs, the graphs themselves are the union and nothing is copied.
+
+    A triple stated twice is in two graphs, so it is found by looking up the triples of
+    every graph but the largest in the others: index lookups, not a DISTINCT over the whole
+    data (which held every triple in a hash set: seconds and gigabytes at 10M triples).
     """
+    graphs = list(graphs)
     names = [ox.NamedNode(g) for g in graphs]
-    total = sum(_count(store, g) for g in graphs)
-    distinct = int(
-        next(
-            iter(
-                store.query(
-                    "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }",
-                    default_graph=names,
-                )
-            )
-        )[0].value
-    )
-    if distinct == total:
+    sizes = sorted((_count(store, g), g) for g in graphs)
+    among = " ".join(map(str, names))
+    twice = "ASK { GRAPH %s { ?s ?p ?o } GRAPH ?g { ?s ?p ?o } FILTER (?g != %s) VALUES ?g { %s } }"
+    if not any(
+        store.query(twice % (ox.NamedNode(g), ox.NamedNode(g), among)) for _, g in sizes[:-1]
+    ):
         return names
     for g in graphs:  # runs inside Oxigraph, not in Python
         store.update(f"ADD <{g}> TO <{UNION_GRAPH}>")
@@ -344,10 +343,15 @@ def validate_store(
         from kg import shacl_fast
 
         checks = shacl_fast.compile_shapes(shapes)
-        results = shacl_fast.validate_store(store, checks, graphs=union)
+        from kg.shacl_originals import project_originals  # read only if a check needs it
+
+        sources = lambda: project_originals(project)  # noqa: E731
+        results = shacl_fast.validate_store(store, checks, graphs=union, sources=sources)
         engine = "shacl-sparql (oxigraph)"
-    except (ImportError, InputError):
-        results = _pyshacl_results(store, shapes, names, project)
+    except ShapesError:  # SHACL says: report it (pyshacl would too, or crash): no fall back
+        raise
+    except (ImportError, InputError) as declined:
+        results = _pyshacl_results(store, shapes, names, project, declined)
         engine = "pyshacl (reference)"
     results = [*results, *source_results(store, project, graphs)]
     related = sparql_paths(shapes)
@@ -406,21 +410,37 @@ def refuse_services(shapes, shown: str) -> None:
                 ) from None
 
 
-def _pyshacl_results(store: ox.Store, shapes, names, project: Project) -> list:
+def _pyshacl_results(store: ox.Store, shapes, names, project: Project, declined: Exception) -> list:
+    """pyshacl's results, for shapes the fast path declined (*declined* says why). What
+    pyshacl cannot do with the shapes (it raises, or answers a failure instead of a report)
+    is the shapes' problem: an InputError naming the shapes files, never a traceback."""
     from pyshacl import validate
+    from rdflib import Graph
 
     from kg.shacl_fast import results_from_pyshacl
 
     data = to_rdflib(store, [n for n in names if n.value != ONTOLOGY_GRAPH])
     ontology = to_rdflib(store, [ox.NamedNode(ONTOLOGY_GRAPH)])
-    _, report, _ = validate(
-        data,
-        shacl_graph=shapes,
-        ont_graph=ontology,
-        inference="none",
-        advanced=True,
-        allow_warnings=True,
-    )
+    try:
+        _, report, text = validate(
+            data,
+            shacl_graph=shapes,
+            ont_graph=ontology,
+            inference="none",
+            advanced=True,
+            allow_warnings=True,
+        )
+        problem = None if isinstance(report, Graph) else str(text or report)
+    except Exception as exc:  # pyshacl's errors have no common base class
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem is not None:
+        raise InputError(
+            f"kg cannot validate with these shapes. Its fast engine declined them "
+            f"({safe_reason(str(declined))}), and the reference engine, pyshacl, stopped "
+            f"with: {safe_reason(problem).rstrip('.')}. Change or remove the construct "
+            "these reasons name.",
+            path=", ".join(project.relative(p) for p in project.shapes),
+        ) from None
     return results_from_pyshacl(report, shapes)
 
 

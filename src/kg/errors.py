@@ -59,6 +59,12 @@ class QueryTextError(InputError):
     Raised without a path by the engines; whoever knows the file (a stored query) adds it."""
 
 
+class ShapesError(InputError):
+    """The shapes graph breaks a rule SHACL says a processor MUST report as a failure (a
+    SHACL-SPARQL query against the pre-binding rules, https://www.w3.org/TR/shacl/#pre-binding):
+    no engine may validate with it, so kg stops instead of falling back to another engine."""
+
+
 class StorageError(InputError):
     """Writing kg's own state or an output failed for a reason outside kg (a full disk,
     a file-size limit, a read-only file system)."""

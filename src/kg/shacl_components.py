@@ -8,28 +8,31 @@ sh:node, sh:not, sh:and, sh:or, sh:xone, sh:qualifiedValueShape) "X conforms to 
 ``NOT EXISTS`` of the union of S's patterns, with fresh variables at each level.
 
 What cannot be answered exactly is declined with InputError naming the shape: recursive shapes,
-datatypes whose lexical forms Oxigraph rewrites (see :mod:`kg.shacl_terms`), sh:sparql or
-counts above 3 when nested, typed literals in sh:in and sh:hasValue. Components that read
-lexical forms (sh:pattern, sh:minLength, sh:maxLength) carry a guard: the check declines at run
-time when one of its values is a typed literal whose original form the store may have lost.
+sh:sparql or counts above 3 when nested. Components that read lexical forms or compare terms
+(sh:datatype of a type the store rewrites, sh:pattern, sh:minLength, sh:maxLength, sh:in,
+sh:hasValue, sh:equals, sh:disjoint) carry a guard: when a value they read is a literal the store
+rewrote (see :mod:`kg.shacl_originals`), a top-level filter is judged in Python on the literal
+as written (its ``judge``, on the rows of its ``loose`` pattern) and any other declines.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, SH, XSD
 from rdflib.term import Node
 
 from kg.errors import InputError
-from kg.shacl_lexical import datatype_test, parsed, regex
+from kg.shacl_counts import Cardinality, Constraint
+from kg.shacl_lexical import Judge, datatype_test, guarded, parsed, regex, strict_test
+from kg.shacl_originals import as_written, rewritable, stored_term
 from kg.shacl_paths import path_sparql, path_text
 from kg.shacl_targets import SUB, TYPE, deactivated
-from kg.shacl_terms import STORED_REWRITTEN, count, keys, nt, one, plain, show
+from kg.shacl_terms import STORED_REWRITTEN, count, keys, nt, one, show
 
 _NOT, _OR, _AND, _CLASS = SH["not"], SH["or"], SH["and"], SH["class"]
 _KINDS = {SH.IRI: "isIRI({v})", SH.BlankNode: "isBlank({v})", SH.Literal: "isLiteral({v})"}
@@ -37,9 +40,16 @@ _KINDS |= {SH.BlankNodeOrIRI: "!isLiteral({v})", SH.BlankNodeOrLiteral: "!isIRI(
 _KINDS |= {SH.IRIOrLiteral: "!isBlank({v})"}
 _RANGES = {SH.minInclusive: ">=", SH.minExclusive: ">", SH.maxInclusive: "<=", SH.maxExclusive: "<"}
 _PAIRS = {SH.lessThan: "<", SH.lessThanOrEquals: "<="}
-_MAX_NESTED_COUNT = 3
 # a literal whose lexical form the store may have rewritten (see kg.shacl_terms.REWRITTEN)
-CANONICAL = f"DATATYPE(?v) IN ({', '.join(nt(d) for d in sorted(STORED_REWRITTEN))})"
+_STORED = ", ".join(nt(d) for d in sorted(STORED_REWRITTEN))
+
+
+def canonical(v: str) -> str:
+    """Whether V is a literal of a datatype the store rewrites (see kg.shacl_originals)."""
+    return f"(isLiteral({v}) && DATATYPE({v}) IN ({_STORED}))"
+
+
+CANONICAL = canonical("?v")
 COMMON = {_CLASS, SH.datatype, SH.nodeKind, *_RANGES, SH.minLength, SH.maxLength, SH.pattern}
 COMMON |= {SH.flags, SH.languageIn, SH["in"], SH.hasValue, _NOT, _AND, _OR, SH.xone, SH.node}
 COMMON |= {SH.equals, SH.disjoint, SH.message, SH.severity, SH.deactivated, SH.name}
@@ -53,29 +63,14 @@ PROPERTY_KEYS |= {SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxC
 PROPERTY_KEYS |= {SH.qualifiedValueShapesDisjoint, SH.sparql}
 
 
-@dataclass(frozen=True)
-class Constraint:
-    """One component of a shape: ``pattern(F, V)`` has a solution per violation at focus F.
-
-    *reports* says what a result gives as sh:value: ``"v"`` (V, bound by the pattern), ``""``
-    (nothing) or ``"closed"`` (V, and the predicate ``?p`` as sh:resultPath)."""
-
-    component: str
-    pattern: Callable[[str, str], str]
-    reports: str = "v"
-    parsed: tuple[str, ...] = ()  # drop results whose value has one of these datatypes, parsed
-    # the values it reads as lexical forms or terms, as patterns binding V: the check declines
-    # when one is a literal the store may have rewritten
-    guard: tuple[Callable[[str, str], str], ...] = ()
-
-
-class Compiler:
+class Compiler(Cardinality):
     """Compiles the shapes of one shapes graph; *top* patterns may use MINUS and Python
     re-checks (they run as queries of their own), nested ones may not."""
 
     def __init__(self, g: Graph) -> None:
         self.g, self.fresh, self.open, self.top = g, 0, [], None
         self.lexical = False  # a nested component read lexical forms (see shacl_fast._guard)
+        self.refused: list[tuple[str, str]] = []  # what nested components refuse
 
     def var(self) -> str:
         self.fresh += 1
@@ -112,6 +107,7 @@ class Compiler:
         try:
             nested = self.constraints(shape, top=False)
             self.lexical |= any(c.guard for c in nested)
+            self.refused += [r for c in nested for r in c.refuse]
             tests = [f"NOT EXISTS {{ {c.pattern(x, self.var())} }}" for c in nested]
             for ps in sorted(self.g.objects(shape, SH.property), key=str):
                 tests.append(self.conforms(ps, x))
@@ -133,10 +129,14 @@ class Compiler:
             out.append(self._class(shape, cls, top))
         for dt in g.objects(shape, SH.datatype):
             test = datatype_test(dt, who, "{v}")
-            rechecked = parsed([dt])
-            if rechecked and not top:
-                raise InputError(f"{who}: sh:datatype {show(dt)} needs a re-check, not nested")
-            out.append(self._filter(shape, "Datatype", f"!({test})", parsed=rechecked))
+            rechecked = parsed([dt]) if top else ()
+            why = f"{who}: nested, sh:datatype {show(dt)} meets a value only Python can judge"
+            refuse = () if top or not parsed([dt]) else ((strict_test(dt), why),)
+            judge = Judge("datatype", (str(dt),)) if guarded([dt]) else None
+            out.append(
+                self._filter(shape, "Datatype", f"!({test})", parsed=rechecked, judge=judge,
+                             refuse=refuse)
+            )  # fmt: skip
         if (kind := one(g, shape, SH.nodeKind, who, URIRef)) is not None:
             if kind not in _KINDS:
                 raise InputError(f"{who}: sh:nodeKind {show(kind)} is not a SHACL node kind")
@@ -149,14 +149,16 @@ class Compiler:
             if (n := count(g, shape, pred, who)) is not None:
                 name = pred.fragment[0].upper() + pred.fragment[1:]
                 test = f"!COALESCE(STRLEN(STR({{v}})) {op} {n}, false)"
-                out.append(self._filter(shape, name, test, guard=(self._reads(shape),)))
+                judge = Judge("longer" if op == "<=" else "shorter", n=n)
+                out.append(self._filter(shape, name, test, judge=judge))
         if (pattern := one(g, shape, SH.pattern, who, Literal)) is not None:
             flags = one(g, shape, SH.flags, who, Literal)
             if flags is not None and (str(flags) != "i" or not str(pattern).isascii()):
                 raise InputError(f"{who}: sh:flags other than 'i' on ASCII patterns: unsupported")
             rx = regex(str(pattern), who) + (', "i"' if flags is not None else "")
             test = f"isBlank({{v}}) || !REGEX(STR({{v}}), {rx})"
-            out.append(self._filter(shape, "Pattern", test, guard=(self._reads(shape),)))
+            judge = Judge("pattern", pattern=str(pattern), flags=re.I if flags is not None else 0)
+            out.append(self._filter(shape, "Pattern", test, judge=judge))
         if (head := one(g, shape, SH.languageIn, who, BNode)) is not None:
             tags = [str(t) for t in _list(g, head, who)]
             ok = " || ".join(f"langMatches(LANG({{v}}), {nt(Literal(t))})" for t in tags)
@@ -164,12 +166,14 @@ class Compiler:
                 self._filter(shape, "LanguageIn", f"!(isLiteral({{v}}) && ({ok or 'false'}))")
             )
         if (head := one(g, shape, SH["in"], who, BNode | URIRef)) is not None:
-            members = [plain(m, who) for m in _list(g, head, who)]
-            ok = " || ".join(f"sameTerm({{v}}, {m})" for m in members) or "false"
-            out.append(self._filter(shape, "In", f"!({ok})"))
+            members = _list(g, head, who)
+            named = [term for m in members if (term := stored_term(m, who)) is not None]
+            ok = " || ".join(f"sameTerm({{v}}, {m})" for m in named) or "false"
+            written = tuple(sorted(str(as_written(m)) for m in members if rewritable(m)))
+            judge = Judge("in", written) if written else None
+            out.append(self._filter(shape, "In", f"!({ok})", judge=judge))
         for value in g.objects(shape, SH.hasValue):
-            term = plain(value, who)
-            out.append(self._has_value(shape, term))
+            out.append(self._has_value(shape, stored_term(value, who), rewritable(value)))
         for pred in (SH.equals, SH.disjoint, *_PAIRS):
             for other in sorted(g.objects(shape, pred), key=str):
                 if not isinstance(other, URIRef):
@@ -179,20 +183,27 @@ class Compiler:
         if is_property:
             out += self._counts(shape, top)
         if (unique := one(g, shape, SH.uniqueLang, who, Literal)) is not None:
-            if not is_property or str(unique) not in ("true", "false"):
+            lexical = str(unique) in ("true", "false", "1", "0")
+            if not is_property or unique.datatype != XSD.boolean or not lexical:
                 raise InputError(f"{who}: sh:uniqueLang must be a boolean on a property shape")
-            if unique.value:
+            if str(unique) == "true":  # only true counts: "1"^^xsd:boolean is another term
                 out.append(self._unique_lang(shape))
         if (closed := one(g, shape, SH.closed, who, Literal)) is not None and closed.value:
             out.append(self._closed(shape, top))
         return out
 
     def _filter(self, shape: Node, name: str, test: str, **kw) -> Constraint:
+        """A test on each value; with a *judge*, guarded, and judged as written when needed."""
         values = self.values
 
         def pattern(f: str, v: str) -> str:
             return f"{values(shape, f, v)} FILTER ({test.replace('{v}', v)})"
 
+        def loose(f: str, v: str) -> str:
+            return f"{values(shape, f, v)} FILTER (({test.replace('{v}', v)}) || {canonical(v)})"
+
+        if kw.get("judge") is not None:
+            kw |= {"guard": (self._reads(shape),), "loose": loose}
         return Constraint(name, pattern, **kw)
 
     def _reads(self, shape: Node) -> Callable[[str, str], str]:
@@ -212,13 +223,16 @@ class Compiler:
             lambda f, v: f"{values(shape, f, v)} FILTER NOT EXISTS {{ {v} {TYPE}/{SUB}* {c} }}",
         )
 
-    def _has_value(self, shape: Node, term: str) -> Constraint:
+    def _has_value(self, shape: Node, term: str | None, typed: bool) -> Constraint:
+        """*term* None: a literal the store never holds as written (only a rewritten one)."""
         values = self.values
 
         def pattern(f: str, v: str) -> str:
-            return f"FILTER NOT EXISTS {{ {values(shape, f, v)} FILTER (sameTerm({v}, {term})) }}"
+            same = f"sameTerm({v}, {term})" if term is not None else "false"
+            return f"FILTER NOT EXISTS {{ {values(shape, f, v)} FILTER ({same}) }}"
 
-        return Constraint("HasValue", pattern, reports="")
+        guard = (self._reads(shape),) if typed else ()
+        return Constraint("HasValue", pattern, reports="", guard=guard)
 
     def _pair(self, shape: Node, pred: URIRef, other: str, top: bool) -> list[Constraint]:
         values, name = self.values, pred.fragment[0].upper() + pred.fragment[1:]
@@ -290,7 +304,8 @@ class Compiler:
             if top and members and all(_onlydatatype_test(g, m) for m in members):
                 dts = [g.value(m, SH.datatype) for m in members]  # as one FILTER, and re-checked
                 ok = " || ".join(f"({datatype_test(dt, who, '{v}')})" for dt in dts)
-                out.append(self._filter(shape, "Or", f"!({ok})", parsed=parsed(dts)))
+                judge = Judge("datatype", tuple(map(str, dts))) if guarded(dts) else None
+                out.append(self._filter(shape, "Or", f"!({ok})", parsed=parsed(dts), judge=judge))
                 continue
             out.append(self._nested(shape, "Or", partial(self._count_of, members, "= 0")))
         for head in g.objects(shape, SH.xone):
@@ -312,92 +327,6 @@ class Compiler:
             return f"{values(shape, f, v)} FILTER ({test(v)})"
 
         return Constraint(name, pattern)
-
-    def _counts(self, shape: Node, top: bool) -> list[Constraint]:
-        g, who, out = self.g, self.who(shape), []
-        low, high = count(g, shape, SH.minCount, who), count(g, shape, SH.maxCount, who)
-        path = path_sparql(g, g.value(shape, SH.path), who)
-        if low:
-            out.append(Constraint("MinCount", self._too_few(path, low, top, who), reports=""))
-        if high is not None:
-            if top:
-
-                def pattern(f: str, v: str, n: int = high) -> str:
-                    group = f"GROUP BY {f} HAVING (COUNT(DISTINCT {v}) > {n})"
-                    return f"{{ SELECT {f} WHERE {{ {f} {path} {v} . }} {group} }}"
-            else:
-                pattern = self._distinct(path, high + 1, who, exists=True)
-            out.append(Constraint("MaxCount", pattern, reports=""))
-        if (q := g.value(shape, SH.qualifiedValueShape)) is not None:
-            out += self._qualified(shape, q, path, top)
-        return out
-
-    def _too_few(self, path: str, low: int, top: bool, who: str):
-        if top and low == 1:
-            return lambda f, v: f"MINUS {{ {f} {path} {v} }}"
-        if top:  # kg.shacl_fast groups the whole query instead (see _property_shape)
-            return lambda f, v: f"OPTIONAL {{ {f} {path} {v} }}"
-        return self._distinct(path, low, who, exists=False)
-
-    def _distinct(self, path: str, n: int, who: str, *, exists: bool):
-        """A pattern: F has (``exists``) or has not n distinct values; small n only."""
-        if n > _MAX_NESTED_COUNT + 1:
-            raise InputError(f"{who}: counts above {_MAX_NESTED_COUNT} are not supported nested")
-
-        def pattern(f: str, v: str) -> str:
-            names = [self.var() for _ in range(n)]
-            triples = " ".join(f"{f} {path} {x} ." for x in names)
-            apart = [f"!sameTerm({a}, {b})" for i, a in enumerate(names) for b in names[i + 1 :]]
-            inner = triples + (f" FILTER ({' && '.join(apart)})" if apart else "")
-            return inner if exists else f"FILTER NOT EXISTS {{ {inner} }}"
-
-        return pattern
-
-    def _qualified(self, shape: Node, q: Node, path: str, top: bool) -> list[Constraint]:
-        g, who = self.g, self.who(shape)
-        if not top:
-            raise InputError(f"{who}: qualified value shapes are not supported nested")
-        low = count(g, shape, SH.qualifiedMinCount, who)
-        high = count(g, shape, SH.qualifiedMaxCount, who)
-        siblings: list[Node] = []
-        disjoint = one(g, shape, SH.qualifiedValueShapesDisjoint, who, Literal)
-        if disjoint is not None and disjoint.value is True:
-            for parent in g.subjects(SH.property, shape):
-                for sibling in g.objects(parent, SH.property):
-                    sq = g.value(sibling, SH.qualifiedValueShape)
-                    if sibling != shape and sq is not None:
-                        siblings.append(sq)
-
-        def counted(op: str, n: int):
-            def pattern(f: str, v: str) -> str:
-                ok = " && ".join(
-                    [self.conforms(q, v), *(f"!{self.conforms(s, v)}" for s in siblings)]
-                )
-                inner = f"{f} {path} {v} FILTER ({ok})"
-                inner = f"SELECT {f} (COUNT(DISTINCT {v}) AS ?n) WHERE {{ {inner} }}"
-                return f"OPTIONAL {{ {inner} GROUP BY {f} }} FILTER (COALESCE(?n, 0) {op} {n})"
-
-            return pattern
-
-        out = []
-        if low is not None:
-            out.append(Constraint("QualifiedMinCount", counted("<", low), reports=""))
-        if high is not None:
-            out.append(Constraint("QualifiedMaxCount", counted(">", high), reports=""))
-        return out
-
-    def _unique_lang(self, shape: Node) -> Constraint:
-        path = path_sparql(self.g, self.g.value(shape, SH.path), self.who(shape))
-
-        def pattern(f: str, v: str) -> str:
-            a, b = self.var(), self.var()
-            return (
-                f"{{ SELECT DISTINCT {f} ?lang WHERE {{ {f} {path} {a} . {f} {path} {b} . "
-                f'FILTER (!sameTerm({a}, {b}) && LANG({a}) != "" && LANG({a}) = LANG({b})) '
-                f"BIND (LANG({a}) AS ?lang) }} }}"
-            )
-
-        return Constraint("UniqueLang", pattern, reports="")
 
     def _closed(self, shape: Node, top: bool) -> Constraint:
         g, who = self.g, self.who(shape)

@@ -7,11 +7,14 @@ them. A simple query (one basic graph pattern using ``$this``, with FILTER and B
 with the focus-node subquery: the planner's best case. Any other query within what SHACL allows
 (inner groups, UNION, OPTIONAL, subqueries projecting ``$this``, a FILTER-only pattern) goes
 behind Oxigraph's ``LATERAL``, which evaluates it once per focus node with ``$this`` (and
-``$currentShape``) already bound: pre-binding itself. What SHACL forbids with pre-bound
-variables (MINUS, VALUES, SERVICE, ``AS $this``, a subquery not projecting ``$this``) and what
-the fast check cannot give exactly (GRAPH and ``$shapesGraph``, aggregates, custom functions)
-is declined. In a property shape, ``$PATH`` is replaced by the shape's path, as SHACL says;
-``{?var}`` in messages is filled as pyshacl fills it.
+``$currentShape``, and a custom component's parameters, see :mod:`kg.shacl_custom`) already
+bound: pre-binding itself. What SHACL forbids with pre-bound variables (MINUS, VALUES,
+SERVICE, ``AS`` for a pre-bound variable, a subquery not projecting them all) is a broken
+shapes graph that SHACL says a processor MUST report (:func:`prebinding`): it raises
+:class:`~kg.errors.ShapesError`, never a fall back. What the fast check cannot give exactly
+(GRAPH and ``$shapesGraph``, ``SELECT *``, aggregates, custom functions) is declined. In a
+property shape, ``$PATH`` is replaced by the shape's path, as SHACL says; ``{?var}`` in
+messages is filled as pyshacl fills it.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from rdflib.namespace import OWL, SH
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
-from kg.errors import InputError
-from kg.shacl_terms import Check, keys, lexical_form
+from kg.errors import InputError, ShapesError
+from kg.shacl_terms import Check, keys, lexical_form, nt
 from kg.shacl_terms import one as _one
 from kg.shacl_terms import show as _show
 
@@ -46,28 +49,31 @@ _SPARQL_TOKEN = re.compile(  # strings, IRIs and comments, in which braces do no
 
 
 def sparql_check(
-    g: Graph, ns: Node, node: Node, focus: str, common: dict, read_message, path: str = ""
+    g: Graph,
+    ns: Node,
+    node: Node,
+    focus: str,
+    common: dict,
+    read_message,
+    path: str = "",
+    *,
+    bindings: dict[str, Node] | None = None,
+    component: str = _SH + "SPARQLConstraintComponent",
+    who: str = "",
 ) -> Check:
     """The check of the sh:sparql constraint *node* of *ns*; *read_message* reads its message.
-    *path* is the SPARQL path of *ns* when it is a property shape (it replaces ``$PATH``)."""
-    who = f"shape {_show(ns) if path == '' else common['shape']}: its sh:sparql"
+    *path* is the SPARQL path of *ns* when it is a property shape (it replaces ``$PATH``).
+    A custom component's SELECT validator (:mod:`kg.shacl_custom`) gives its parameters'
+    values as *bindings* (pre-bound: BIND beside the focus nodes) and its *component*."""
+    bindings = bindings or {}
+    who = who or f"shape {_show(ns) if path == '' else common['shape']}: its sh:sparql"
     if node != ns:  # else the shape is its own constraint: its keys are checked as a shape's
         keys(g, node, {SH.select, SH.prefixes, SH.message, SH.deactivated}, who)
     if (node, SH.deactivated, Literal(True)) in g:
         raise InputError(f"{who}: a deactivated SPARQL constraint is not supported")
     select = str(_one(g, node, SH.select, who, Literal, True))
-    prefixes: dict[str, str] = {}
-    todo, seen = list(g.objects(node, SH.prefixes)), set()
-    while todo:  # the declarations of each sh:prefixes value and of what it owl:imports
-        ont = todo.pop()
-        if ont in seen:
-            continue
-        seen.add(ont)
-        todo += g.objects(ont, OWL.imports)
-        for dec in g.objects(ont, SH.declare):
-            prefix, namespace = str(g.value(dec, SH.prefix)), str(g.value(dec, SH.namespace))
-            if prefixes.setdefault(prefix, namespace) != namespace:
-                raise InputError(f"{who}: prefix {prefix!r} is declared twice")
+    prefixes = declared_prefixes(g, node, who)
+    prebinding(select, prefixes, {"this", *bindings}, who)
     match = _SELECT.match(select)
     names = _projected(match["vars"]) if match else []
     if not match or "this" not in names or "failure" in names:
@@ -86,6 +92,9 @@ def sparql_check(
     simple, match = _check_query(select, prefixes, who), _SELECT.match(select)  # substituted
     if match is None or _projected(match["vars"]) != names:
         raise InputError(f"{who}: $PATH or $currentShape must not be projected")
+    if taken := {"parent", *names} & set(bindings):
+        raise InputError(f"{who}: the fast check cannot project the parameters {taken}")
+    focus += "".join(f" BIND ({nt(v)} AS ?{k})" for k, v in sorted(bindings.items()))
     prologue = "".join(f"PREFIX {p}: <{n}>\n" for p, n in sorted(prefixes.items()))
     shown = " ".join(f"?{n}" for n in names) + " ?parent" * parent
     if simple:  # joined with the focus nodes: what pre-binding gives for such a query
@@ -93,11 +102,136 @@ def sparql_check(
         head = f"{match['prologue']}SELECT DISTINCT {match['vars']}{' ?parent' * parent} WHERE {{ "
         sparql = prologue + head + focus + " " + select[match.end() :]
     else:  # evaluated per focus node with $this bound: pre-binding
-        inner = select[len(match["prologue"]) :]
+        params = "".join(f"?{k} " for k in sorted(bindings))  # projected: LATERAL binds them
+        inner = select[len(match["prologue"]) : match.end("vars")] + params
+        inner += select[match.end("vars") :]
         body = f"{{ {focus} LATERAL {{ {inner} }} }}"
         sparql = prologue + match["prologue"] + f"SELECT DISTINCT {shown} WHERE {body}"
-    component, message = _SH + "SPARQLConstraintComponent", read_message(g, node, who)
+    message = read_message(g, node, who)
     return Check(sparql, component, message=message, variables=tuple(names), **common)
+
+
+def declared_prefixes(g: Graph, node: Node, who: str) -> dict[str, str]:
+    """The prefixes *node*'s query may use: the declarations of each sh:prefixes value and of
+    what it owl:imports (SHACL §5.2.1)."""
+    prefixes: dict[str, str] = {}
+    todo, seen = list(g.objects(node, SH.prefixes)), set()
+    while todo:
+        ont = todo.pop()
+        if ont in seen:
+            continue
+        seen.add(ont)
+        todo += g.objects(ont, OWL.imports)
+        for dec in g.objects(ont, SH.declare):
+            prefix, namespace = str(g.value(dec, SH.prefix)), str(g.value(dec, SH.namespace))
+            if prefixes.setdefault(prefix, namespace) != namespace:
+                raise InputError(f"{who}: prefix {prefix!r} is declared twice")
+    return prefixes
+
+
+def prebinding(query: str, prefixes: dict[str, str], prebound: set[str], who: str) -> None:
+    """Raise :class:`ShapesError` when *query* breaks SHACL's rules for pre-bound variables
+    (https://www.w3.org/TR/shacl/#pre-binding): no MINUS, VALUES or SERVICE, no ``AS`` for a
+    potentially pre-bound variable, every subquery projecting them all ($shapesGraph and
+    $currentShape aside). SHACL says a processor MUST report such a shapes graph as a
+    failure; validating with it anyway (or with another engine) would hide the mistake.
+    *prebound*: the names besides $shapesGraph and $currentShape. A query rdflib cannot
+    parse is left to the callers' checks (a decline: the parser, not the query, may be wrong).
+    """
+    from rdflib.plugins.sparql import prepareQuery
+
+    try:
+        algebra = prepareQuery(query, initNs=prefixes).algebra
+    except Exception:  # pyparsing and rdflib errors alike
+        return
+    rule = "https://www.w3.org/TR/shacl/#pre-binding"
+    every = prebound | {"shapesGraph", "currentShape"}
+    projected = sorted(f"${n}" for n in prebound)
+    stack: list[object] = [algebra["p"]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list | tuple):
+            stack += node
+            continue
+        if not isinstance(node, CompValue):
+            continue
+        name = node.name
+        word = {"Minus": "MINUS", "values": "VALUES", "ServiceGraphPattern": "SERVICE"}.get(name)
+        if word:
+            raise ShapesError(f"{who}: SHACL forbids {word} in a query with pre-bound "
+                              f"variables ({rule})")  # fmt: skip
+        if name == "Extend" and str(node["var"]) in every:
+            raise ShapesError(f"{who}: the pre-bound variable ${node['var']} must not be bound "
+                              f"with AS ({rule})")  # fmt: skip
+        if name == "ToMultiSet" and getattr(node["p"], "name", "") != "values":
+            inner = node["p"]
+            while inner.name in ("Distinct", "Reduced", "Slice", "OrderBy"):
+                inner = inner["p"]
+            got = {str(v) for v in inner.get("PV") or []} if inner.name == "Project" else set()
+            if not prebound <= got:
+                raise ShapesError(f"{who}: SHACL requires every subquery to project "
+                                  f"{', '.join(projected)} ({rule})")  # fmt: skip
+        exists = name in ("Builtin_EXISTS", "Builtin_NOTEXISTS")  # translated: an attribute
+        stack += [v for k, v in node.items() if not k.startswith("_") and not exists]
+        stack += [node.graph] if exists else []
+    _select_star(query, prefixes, prebound, f"{who}: SHACL requires every subquery to project "
+                 f"{', '.join(projected)}, and SELECT * projects only the variables bound in "
+                 f"its pattern ({rule})")  # fmt: skip
+
+
+def _select_star(query: str, prefixes: dict[str, str], prebound: set[str], error: str) -> None:
+    """A subquery ``SELECT *`` projects the variables *in scope* in its pattern (SPARQL
+    §18.2.1), not those only read by a FILTER; rdflib's algebra lists both, so each such
+    subquery is parsed alone and its scope computed here."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    code = _code(query)  # IRIs blanked: the prologue is its keywords and prefix names
+    prologue = re.match(r"\s*(?:(?:PREFIX\s+[\w.-]*:|BASE)\s*)*", code, re.IGNORECASE)
+    stars = re.finditer(r"\bSELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*", code, re.IGNORECASE)
+    for star in stars:
+        if star.start() == prologue.end():  # the query itself, not a subquery
+            continue
+        start, end, depth = code.find("{", star.end()), -1, 0
+        if start < 0:
+            continue
+        for token in _SPARQL_TOKEN.finditer(query, start):
+            depth += {"{": 1, "}": -1}.get(token.group(), 0)
+            if depth == 0:
+                end = token.end()
+                break
+        text = f"{query[: prologue.end()]} SELECT * WHERE {query[start:end]}"
+        try:
+            algebra = prepareQuery(text, initNs=prefixes).algebra
+        except Exception:
+            continue
+        if not prebound <= {str(v) for v in _in_scope(algebra["p"]["p"])}:
+            raise ShapesError(error)
+
+
+def _in_scope(node: object) -> set[Variable]:
+    """The variables in scope in an algebra pattern (SPARQL 1.1 §18.2.1)."""
+    if not isinstance(node, CompValue):
+        return set()
+    name = node.name
+    if name == "BGP":
+        return {t for triple in node["triples"] for t in triple if isinstance(t, Variable)}
+    if name in ("Join", "LeftJoin", "Union"):
+        return _in_scope(node["p1"]) | _in_scope(node["p2"])
+    if name == "Minus":
+        return _in_scope(node["p1"])
+    if name == "Extend":
+        return _in_scope(node["p"]) | {node["var"]}
+    if name == "Graph":
+        term = node["term"]
+        return _in_scope(node["p"]) | ({term} if isinstance(term, Variable) else set())
+    if name == "ToMultiSet":
+        inner = node["p"]
+        if inner.name == "values":
+            return {v for row in inner["res"] for v in row}
+        return _in_scope(inner)
+    if name == "Project":
+        return set(node["PV"])
+    return _in_scope(node.get("p"))  # Filter, Distinct, OrderBy, Slice...
 
 
 def _mentions(select: str, name: str) -> bool:
@@ -117,9 +251,9 @@ def _forbidden(select: str, path: str, names: list[str], who: str) -> str:
     """Decline what SHACL forbids with pre-bound variables (§5.6) or the fast check cannot
     give; *select* with ``$PATH`` replaced by *path* (a property shape's constraint)."""
     code = _code(select)
-    for word in ("MINUS", "VALUES", "SERVICE"):
+    for word in ("MINUS", "VALUES", "SERVICE"):  # when rdflib could not parse the query
         if re.search(rf"\b{word}\b", code, re.IGNORECASE):
-            raise InputError(f"{who}: SHACL forbids {word} in a query with pre-bound variables")
+            raise InputError(f"{who}: {word} is not supported with pre-bound variables")
     if re.search(r"\bAS\s+[?$]this\b", code, re.IGNORECASE):
         raise InputError(f"{who}: $this must not be bound with BIND")
     if re.search(r"\bSELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*", code, re.IGNORECASE):

@@ -7,6 +7,7 @@ same strictness: a parameter the check cannot read exactly makes it decline (Inp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -54,7 +55,17 @@ class Check:
     value: str = "v"  # what sh:value reports: "v", "this" (the focus node) or "" (nothing)
     parsed: tuple[str, ...] = ()  # drop rows whose ?v has one of these datatypes and parses
     variables: tuple[str, ...] = ()  # sh:sparql: the projected variables, for the message
-    guard: str = ""  # an ASK whose true answer means the check cannot answer exactly: decline
+    # an ASK, true when a value it reads may be a literal the store rewrote (see
+    # kg.shacl_originals); *reads* is its pattern, binding ?v, without that filter
+    guard: str = ""
+    reads: str = ""
+    # for a guarded check that can judge literals as written: *loose* is the query giving
+    # every row that may be a violation, and *judge* says, of a literal as the sources wrote
+    # it, whether it violates; without them the check declines when a value was rewritten
+    loose: str = ""
+    judge: Callable[[ox.Literal], bool] | None = None
+    refuse: tuple[tuple[str, str], ...] = ()  # (ASK, reason): when true, decline
+    written: tuple[ox.Literal, ...] = ()  # focus nodes the store holds otherwise (targetNode)
 
 
 def nt(term: object) -> str:
@@ -110,16 +121,6 @@ def count(g: Graph, node: Node, pred: URIRef, who: str) -> int | None:
     if value is not None and (type(value.value) is not int or value.value < 0):
         raise InputError(f"{who}: {show(pred)} must be a non-negative integer")
     return None if value is None else value.value
-
-
-def plain(term: Node, who: str) -> str:
-    """*term* for a query that compares terms: Oxigraph keeps some typed literals in canonical
-    form (see REWRITTEN), which then compare as other RDF terms than they are: decline them."""
-    if isinstance(term, Literal) and term.datatype in REWRITTEN:
-        raise InputError(f"{who}: the typed literal {term.n3()} cannot be compared exactly")
-    if isinstance(term, BNode):
-        raise InputError(f"{who}: a blank node cannot be named in a query")
-    return nt(term)
 
 
 def keys(g: Graph, node: Node, allowed: set, who: str) -> None:
