@@ -334,26 +334,30 @@ def validate_store(
 ) -> tuple[list, str]:
     """SHACL results, with kg's own checks of the sources (see :func:`source_results`), as
     :class:`kg.validate.Violation` dicts, and the engine that found them; *union* are the
-    graphs whose union is the asserted data (see make_union)."""
+    graphs whose union is the asserted data (see make_union). kg's own checks run on a
+    thread of their own meanwhile (their queries, like SHACL's, run without the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kg.shacl_originals import project_originals  # read only if a check needs it
     from kg.validate import sparql_paths, violation_dicts
 
     shapes = _shapes(project)
     names = [ox.NamedNode(g) for g in graphs]
-    try:
-        from kg import shacl_fast
+    with ThreadPoolExecutor(1, thread_name_prefix="kg-sources") as side:
+        own = side.submit(source_results, store, project, graphs)
+        try:
+            from kg import shacl_fast
 
-        checks = shacl_fast.compile_shapes(shapes)
-        from kg.shacl_originals import project_originals  # read only if a check needs it
-
-        sources = lambda: project_originals(project)  # noqa: E731
-        results = shacl_fast.validate_store(store, checks, graphs=union, sources=sources)
-        engine = "shacl-sparql (oxigraph)"
-    except ShapesError:  # SHACL says: report it (pyshacl would too, or crash): no fall back
-        raise
-    except (ImportError, InputError) as declined:
-        results = _pyshacl_results(store, shapes, names, project, declined)
-        engine = "pyshacl (reference)"
-    results = [*results, *source_results(store, project, graphs)]
+            checks = shacl_fast.compile_shapes(shapes)
+            sources = lambda: project_originals(project)  # noqa: E731
+            results = shacl_fast.validate_store(store, checks, graphs=union, sources=sources)
+            engine = "shacl-sparql (oxigraph)"
+        except ShapesError:  # SHACL says: report it (pyshacl would too, or crash): no fall back
+            raise
+        except (ImportError, InputError) as declined:
+            results = _pyshacl_results(store, shapes, names, project, declined)
+            engine = "pyshacl (reference)"
+        results = [*results, *own.result()]
     related = sparql_paths(shapes)
     return violation_dicts(results, store, names, project, graphs, related), engine
 
