@@ -74,8 +74,11 @@ class BuildReport:
     notices: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        total = sum(self.seconds.values())
-        stages = ", ".join(f"{k} {v:.2f}" for k, v in self.seconds.items())
+        # "total" is the wall time when stages overlap (a full build validates while it
+        # reasons); older manifests have none, and stages one after another add up
+        stages = {k: v for k, v in self.seconds.items() if k != "total"}
+        total = self.seconds.get("total", sum(stages.values()))
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
         return (
             f"{self.asserted:,} triples asserted, {self.inferred:,} inferred, "
             f"{self.violations} violation{'s' if self.violations != 1 else ''} "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -31,7 +31,8 @@ class Cancelled(Exception):
 class Loader:
     """Bulk-loads N-Quads files into *store* in order, chunk by chunk, on its own thread.
 
-    ``add(path)`` queues a file (deleted once written); ``finish()`` writes the held-back
+    ``add(path)`` queues a file (deleted once written; ``add(path, make)`` has the
+    thread write it first, e.g. a dump of an in-memory store); ``finish()`` writes the held-back
     blank-node lines, waits, and re-raises what went wrong on the thread; ``cancel()``
     stops at the next chunk. Use it as a context manager: leaving on an exception cancels.
     """
@@ -39,7 +40,7 @@ class Loader:
     def __init__(self, store: ox.Store, chunk: int = CHUNK):
         self.store: ox.Store | None = store
         self.chunk = chunk
-        self._files: queue.Queue[Path | None] = queue.Queue()
+        self._files: queue.Queue[tuple[Path, Callable | None] | None] = queue.Queue()
         self._held: list[bytes] = []
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -53,8 +54,9 @@ class Loader:
         if kind is not None:
             self.cancel()
 
-    def add(self, path: Path) -> None:
-        self._files.put(path)
+    def add(self, path: Path, make: Callable[[], object] | None = None) -> None:
+        """Queue *path*; *make*, if given, writes it first, on the loader's thread."""
+        self._files.put((path, make))
 
     def cancel(self) -> None:
         self._stop.set()
@@ -74,7 +76,10 @@ class Loader:
 
     def _run(self) -> None:
         try:
-            for path in iter(self._files.get, None):
+            for path, make in iter(self._files.get, None):
+                if make is not None:
+                    make()
+                    make = None  # it may hold what the caller frees next (a store)
                 for part in self._chunks(path):
                     if self._stop.is_set():
                         raise Cancelled

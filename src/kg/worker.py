@@ -22,6 +22,7 @@ read-only, close), see the README's "What kg promises".
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import select
@@ -147,6 +148,10 @@ def _child(
 ) -> None:
     """Run *job* with the limits set, send what it emits, and exit without returning."""
     code = 0
+    # Garbage the parent left in reference cycles is the parent's: freed here, an object
+    # owning native resources (an Oxigraph store, whose threads did not survive the fork)
+    # aborts the child. The child lives for one query; reference counting frees the rest.
+    gc.disable()
     try:
         _die_with(parent)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches both; die at once
