@@ -25,6 +25,7 @@ detected and rebuilt, with a one-line notice: see :mod:`kg.state`.
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import os
 import stat
@@ -194,11 +195,9 @@ def _build_locked(
     remove_leftovers(project)
     tmp = state_dir(project) / f"tmp-{uuid.uuid4().hex[:12]}"
     final = None
-    from kg.pipeline import compile_store  # it imports this module
-
     try:
         try:
-            report = compile_store(project, tmp, progress or (lambda *a: None))
+            report = _compile(project, tmp, current, force, progress or (lambda *a: None))
         except OSError as exc:
             raise _storage_error(project, exc) from None
         if report.violations and not allow_invalid:
@@ -228,7 +227,32 @@ def _build_locked(
     with suppress(OSError):
         set_aside(project, state_dir(project) / FAILED)
     remove_old_stores(project, keep=final.name)
-    report.notices = notices
+    report.notices = [*notices, *report.notices]
+    return report
+
+
+def _compile(
+    project: Project, tmp: Path, current: Path | None, force: bool, progress: Progress
+) -> BuildReport:
+    """A new store in *tmp*: from the last one when only a few sources changed (see
+    :mod:`kg.incremental`), else in full, saying in a notice why not incrementally."""
+    from kg.incremental import Unsupported, build_incremental
+    from kg.pipeline import compile_store  # it imports this module
+
+    why = None
+    if current is not None and not force:
+        beside = tmp.with_name(f"{tmp.name}-i")  # the full build must not meet its stores
+        try:
+            report = build_incremental(project, beside, current, progress)
+            os.rename(beside, tmp)
+            return report
+        except Unsupported as exc:
+            why = f"full build: {exc}."
+        finally:
+            gc.collect()  # its stores closed here, not in a child forked later (a crash)
+            discard(project, beside)
+    report = compile_store(project, tmp, progress)
+    report.notices = [why] if why else []
     return report
 
 
