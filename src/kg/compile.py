@@ -330,18 +330,28 @@ _SH = "http://www.w3.org/ns/shacl#"
 
 
 def validate_store(
-    store: ox.Store, project: Project, graphs: dict[str, str], union: list[ox.NamedNode]
+    store: ox.Store,
+    project: Project,
+    graphs: dict[str, str],
+    union: list[ox.NamedNode],
+    *,
+    shapes=None,
+    fallback: bool = True,
 ) -> tuple[list, str]:
     """SHACL results, with kg's own checks of the sources (see :func:`source_results`), as
     :class:`kg.validate.Violation` dicts, and the engine that found them; *union* are the
     graphs whose union is the asserted data (see make_union). kg's own checks run on a
-    thread of their own meanwhile (their queries, like SHACL's, run without the GIL)."""
+    thread of their own meanwhile (their queries, like SHACL's, run without the GIL).
+
+    *shapes*: the project's by default (an incremental build passes those that can meet
+    the changed data); without *fallback*, the fast path's refusal is raised, not answered
+    by pyshacl."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kg.shacl_originals import project_originals  # read only if a check needs it
     from kg.validate import sparql_paths, violation_dicts
 
-    shapes = _shapes(project)
+    shapes = _shapes(project) if shapes is None else shapes
     names = [ox.NamedNode(g) for g in graphs]
     with ThreadPoolExecutor(1, thread_name_prefix="kg-sources") as side:
         own = side.submit(source_results, store, project, graphs)
@@ -355,6 +365,8 @@ def validate_store(
         except ShapesError:  # SHACL says: report it (pyshacl would too, or crash): no fall back
             raise
         except (ImportError, InputError) as declined:
+            if not fallback:
+                raise
             results = _pyshacl_results(store, shapes, names, project, declined)
             engine = "pyshacl (reference)"
         results = [*results, *own.result()]

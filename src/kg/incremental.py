@@ -27,8 +27,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.build import BuildReport, Progress, _report_dict, fingerprint
-from kg.errors import ShapesError
+from kg.build import BuildReport, Progress, fingerprint
 from kg.incremental_reason import Delta, Unsupported, View
 from kg.namespaces import ONTOLOGY_GRAPH, UNION_GRAPH
 from kg.project import Project
@@ -264,27 +263,20 @@ def _results(project: Project, small: ox.Store, shown: dict, union: list) -> lis
     """:func:`kg.compile.validate_store` on the small store, with only the shapes that
     target something there (:func:`kg.incremental_shapes.relevant_shapes`): the same
     steps, on the fast engine only (a decline means a full build)."""
-    from kg import shacl_fast
-    from kg.compile import _shapes, source_results
+    from kg.compile import _shapes, validate_store
     from kg.errors import InputError
     from kg.incremental_shapes import relevant_shapes
-    from kg.shacl_originals import project_originals
-    from kg.validate import sparql_paths, violation_dicts
 
     shapes = relevant_shapes(_shapes(project), small, union)
     try:
-        checks = shacl_fast.compile_shapes(shapes)
-        sources = lambda: project_originals(project)  # noqa: E731
-        results = shacl_fast.validate_store(small, checks, graphs=union, sources=sources)
-    except (ImportError, InputError, ShapesError):
+        return validate_store(small, project, shown, union, shapes=shapes, fallback=False)[0]
+    except (ImportError, InputError):  # ShapesError too: the full build reports it
         raise Unsupported("the fast validation declined the changed data") from None
-    results = [*results, *source_results(small, project, shown)]
-    names = [ox.NamedNode(g) for g in shown]
-    return violation_dicts(results, small, names, project, shown, sparql_paths(shapes))
 
 
 def _finish(project, folder, manifest, prints, cache, changed, removed, started, done):
     """The report, manifest and cache of the new store (closed by now)."""
+    from kg.pipeline import new_manifest
     from kg.validate import count_violations
 
     store = folder / "store"
@@ -299,23 +291,13 @@ def _finish(project, folder, manifest, prints, cache, changed, removed, started,
     )
     files = [project.relative(p) for _, p in changed] + [manifest["sources"][g] for g in removed]
     report.notices = [
-        f"incremental build: {', '.join(files) or 'no source'} changed ({done['delta']:,} "
-        "triples of "
-        f"the union) in {time.perf_counter() - started:.2f} s"
+        f"incremental build: {', '.join(files) or 'no source'} changed "
+        f"({done['delta']:,} triples of the union) in {time.perf_counter() - started:.2f} s"
     ]
-    graphs = done["graphs"]
-    sources = {g: s for g, s in graphs.items() if g != ONTOLOGY_GRAPH}
-    new_manifest = {
-        "format": FORMAT_VERSION,
-        "identity": identity,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "inputs": prints,
-        "sources": sources,
-        "graphs": {**manifest["graphs"], "named": list(graphs), "union": done["union"]},
-        "report": _report_dict(report),
-        "files": store_files(store),
-    }
+    written = new_manifest(
+        identity, prints, done["graphs"], done["union"], report, store_files(store)
+    )
     _write_json(folder / CACHE, {**cache, "repeated": done["repeated"]})
     _write_json(folder / REPORT, {"conforms": not report.violations, "results": done["results"]})
-    _write_json(folder / MANIFEST, new_manifest)
+    _write_json(folder / MANIFEST, written)
     return report

@@ -136,15 +136,13 @@ def sparql_walks(g: Graph, constraint) -> set[Walk]:
     ``$this``, a pattern used once per walk, stopping at constants."""
     from rdflib.plugins.sparql import prepareQuery
 
+    from kg.shacl_sparql import declared_prefixes
+
     if set(g.predicates(constraint)) - {RDF.type, SH.select, SH.message, SH.prefixes,
                                         SH.deactivated, SH.severity}:  # fmt: skip
         raise Unsupported("an sh:sparql constraint with more than a SELECT")
-    prefixes = {
-        str(g.value(d, SH.prefix)): str(g.value(d, SH.namespace))
-        for o in g.objects(constraint, SH.prefixes)
-        for d in g.objects(o, SH.declare)
-    }
     try:
+        prefixes = declared_prefixes(g, constraint, "")
         query = prepareQuery(str(g.value(constraint, SH.select)), initNs=prefixes)
     except Exception:  # the engines report a query that does not parse
         raise Unsupported("an sh:sparql query rdflib cannot read") from None

@@ -23,6 +23,35 @@ from kg.state import FORMAT_VERSION, MANIFEST, REPORT, store_files, write_json
 T = TypeVar("T")
 
 
+def new_manifest(
+    identity: str,
+    prints: dict,
+    graphs: dict[str, str],
+    union: list[str],
+    report: BuildReport,
+    files: dict[str, int],
+) -> dict:
+    """A store's manifest (checked on every read by :func:`kg.state.read_manifest`):
+    *graphs* maps each named graph to the files shown for it, *union* the graphs whose
+    union is the asserted data, *files* what the store cannot answer without."""
+    return {
+        "format": FORMAT_VERSION,
+        "identity": identity,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "inputs": prints,
+        "sources": {name: rel for name, rel in graphs.items() if name != ONTOLOGY_GRAPH},
+        "graphs": {
+            "named": list(graphs),
+            "union": union,
+            # the store keeps the closure in its default graph; kg names it INFERRED_GRAPH
+            "inferred": INFERRED_GRAPH,
+        },
+        "report": _report_dict(report),
+        # see kg.state.store_damage
+        "files": files,
+    }
+
+
 def _timed(fn: Callable[..., T], *args) -> tuple[T, float]:
     """*fn*'s value and the seconds it took (on whichever thread runs it)."""
     t = time.perf_counter()
@@ -117,23 +146,7 @@ def compile_store(project: Project, folder: Path, progress: Progress) -> BuildRe
         seconds={k: round(v, 3) for k, v in seconds.items()},
         engines={"validate": validate_engine, "reason": reason_engine},
     )
-    sources = {name: rel for name, rel in graphs.items() if name != ONTOLOGY_GRAPH}
-    manifest = {
-        "format": FORMAT_VERSION,
-        "identity": identity,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "inputs": prints,
-        "sources": sources,
-        "graphs": {
-            "named": list(graphs),
-            "union": [g.value for g in union],
-            # the store keeps the closure in its default graph; kg names it INFERRED_GRAPH
-            "inferred": INFERRED_GRAPH,
-        },
-        "report": _report_dict(report),
-        # what the store cannot answer without, as it is now: see kg.state.store_damage
-        "files": files,
-    }
+    manifest = new_manifest(identity, prints, graphs, [g.value for g in union], report, files)
     write_json(
         folder / REPORT, {"conforms": not count_violations(violations), "results": violations}
     )

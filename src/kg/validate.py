@@ -174,14 +174,12 @@ def sparql_paths(shapes) -> dict[str, tuple[str, ...]]:
     from rdflib.namespace import SH
     from rdflib.plugins.sparql import prepareQuery
 
+    from kg.shacl_sparql import declared_prefixes
+
     out: dict[str, tuple[str, ...]] = {}
     for shape, constraint in shapes.subject_objects(SH.sparql):
-        prefixes = {
-            str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace))
-            for ontology in shapes.objects(constraint, SH.prefixes)
-            for d in shapes.objects(ontology, SH.declare)
-        }
         try:
+            prefixes = declared_prefixes(shapes, constraint, "")
             algebra = prepareQuery(str(shapes.value(constraint, SH.select)), initNs=prefixes)
         except Exception:  # the engines say what is wrong with it
             continue
