@@ -517,7 +517,9 @@ def reason_into(
         from kg.reason import owl_rl_inferences
 
         inferred = owl_rl_inferences(to_rdflib(store, asserted))
-        triples = ((_ox(s), _ox(p), _ox(o)) for s, p, o in inferred)
+        from kg.reason_fast import to_ox
+
+        triples = ((to_ox(s), to_ox(p), to_ox(o)) for s, p, o in inferred)
         if isinstance(sink, ox.Store):
             sink.bulk_extend(ox.Quad(s, p, o, target) for s, p, o in triples)
         else:
@@ -525,18 +527,3 @@ def reason_into(
 
             write_ntriples(triples, sink)
         return len(inferred), "owlrl (reference)"
-
-
-def _ox(node):
-    from rdflib import BNode, Literal, URIRef
-
-    if isinstance(node, URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, BNode):
-        return ox.BlankNode(str(node))
-    assert isinstance(node, Literal)
-    if node.language:
-        return ox.Literal(str(node), language=node.language)
-    if node.datatype:
-        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
-    return ox.Literal(str(node))

@@ -221,9 +221,7 @@ def _key(triple: Iterable) -> str:
         if isinstance(t, rdflib.BNode | ox.BlankNode):
             out.append("_")
         else:  # via pyoxigraph, so that "x" and "x"^^xsd:string are one
-            out.append(
-                _to_rdflib(t if isinstance(t, ox.NamedNode | ox.Literal) else _to_ox(t)).n3()
-            )
+            out.append(_to_rdflib(t if isinstance(t, ox.NamedNode | ox.Literal) else to_ox(t)).n3())
     return " ".join(out)
 
 
@@ -515,7 +513,7 @@ def _reference(store: ox.Store, graphs: list[ox.NamedNode]) -> Iterator[tuple]:
         for q in store.quads_for_pattern(None, None, None, g):
             union.add((_to_rdflib(q.subject), _to_rdflib(q.predicate), _to_rdflib(q.object)))
     for triple in owl_rl_inferences(union):
-        yield tuple(map(_to_ox, triple))
+        yield tuple(map(to_ox, triple))
 
 
 def _to_rdflib(t):  # pyoxigraph term -> rdflib term; xsd:string is read as plain
@@ -525,7 +523,8 @@ def _to_rdflib(t):  # pyoxigraph term -> rdflib term; xsd:string is read as plai
     return rdflib.Literal(t.value, lang=t.language, datatype=dt)
 
 
-def _to_ox(t):  # rdflib term -> pyoxigraph term
+def to_ox(t):
+    """An rdflib term as a pyoxigraph term, blank node labels kept."""
     if isinstance(t, rdflib.URIRef | rdflib.BNode):
         return (ox.NamedNode if isinstance(t, rdflib.URIRef) else ox.BlankNode)(str(t))
     dt = ox.NamedNode(t.datatype) if t.datatype else None

@@ -26,11 +26,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
 from kg.errors import InputError, ShapesError
+from kg.reason_fast import to_ox
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
@@ -87,7 +88,7 @@ def run_test(suite: str, name: str, path: Path, entry: URIRef) -> Outcome:
     try:
         checks = compile_shapes(shapes)
         store = ox.Store()
-        store.extend(ox.Quad(*map(_ox, triple), DATA) for triple in data)
+        store.extend(ox.Quad(*map(to_ox, triple), DATA) for triple in data)
         results = validate_store(store, checks, graphs=[DATA], sources=[data_file])
     except ShapesError as exc:
         return Outcome(suite, name, "pass" if failure else "fail", "" if failure else str(exc))
@@ -156,7 +157,7 @@ def _nt(term) -> str:
 
     if isinstance(term, Literal):
         store = ox.Store()
-        store.add(ox.Quad(DATA, DATA, _ox(term)))
+        store.add(ox.Quad(DATA, DATA, to_ox(term)))
         term = next(iter(store)).object
     return nt(term)
 
@@ -175,16 +176,3 @@ def _load(path: Path) -> Graph:
 
 def _path(iri) -> Path:
     return Path(unquote(urlparse(str(iri)).path))
-
-
-def _ox(term):
-    """An rdflib term as a pyoxigraph term, blank node labels kept (so results can name them)."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    assert isinstance(term, Literal)
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    datatype = None if term.datatype is None else ox.NamedNode(str(term.datatype))
-    return ox.Literal(str(term), datatype=datatype)

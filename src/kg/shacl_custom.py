@@ -33,6 +33,7 @@ from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
 from kg.errors import InputError
+from kg.reason_fast import to_ox
 from kg.shacl_paths import path_sparql
 from kg.shacl_sparql import (
     _check_query,
@@ -204,7 +205,7 @@ def _message(g: Graph, shape, validator, component, bindings: dict, who: str) ->
         return f"{_local_name(component) or component} constraint not met ({who})"
     message = str(text)
     for name, value in bindings.items():
-        shown = lexical_form(_ox(value)) if isinstance(value, Literal) else str(value)
+        shown = lexical_form(to_ox(value)) if isinstance(value, Literal) else str(value)
         message = message.replace(f"{{${name}}}", shown).replace(f"{{?{name}}}", shown)
     return message
 
@@ -261,10 +262,3 @@ def _term(node) -> str:
     if isinstance(node, BNode):
         raise InputError(f"the blank node {node.n3()} cannot be named in a query")
     return nt(node)
-
-
-def _ox(term: Literal) -> ox.Literal:
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    datatype = None if term.datatype is None else ox.NamedNode(str(term.datatype))
-    return ox.Literal(str(term), datatype=datatype)
