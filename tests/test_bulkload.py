@@ -74,3 +74,32 @@ def test_leaving_on_an_exception_cancels_and_waits(tmp_path):
     assert loader.store is None
     assert isinstance(loader._error, Cancelled)
     assert len(store) == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parts_are_loaded_as_they_fill_on_any_thread(tmp_path, threads):
+    a, _ = _write(tmp_path)
+    whole = ox.Store()
+    whole.load((ASSERTED + "\n" + INFERRED).encode(), format=ox.RdfFormat.N_QUADS)
+    store = ox.Store(str(tmp_path / "store"))
+    with Loader(store, chunk=64, threads=threads) as loader:
+        loader.add(a)
+        with loader.parts(tmp_path, "inferred") as text:
+            for line in INFERRED.splitlines(keepends=True):
+                text.write(line)  # the second line fills a part of 64 bytes
+        loader.finish()
+    assert text._count == 3  # each line filled a part; the third, empty, was dropped
+    assert _shape(store) == _shape(whole)
+    assert not list(tmp_path.glob("inferred-*.nq"))  # every part was loaded, then removed
+
+
+def test_an_error_on_either_thread_is_raised_once_both_stop(tmp_path):
+    a, _ = _write(tmp_path)
+    bad = tmp_path / "bad.nq"
+    bad.write_text("<http://e/a> <http://e/p> .\n", encoding="utf-8")
+    loader = Loader(ox.Store(str(tmp_path / "store")), threads=2)
+    loader.add(bad)
+    loader.add(a)
+    with pytest.raises(SyntaxError):
+        loader.finish()
+    assert not any(t.is_alive() for t in loader._threads)

@@ -48,3 +48,18 @@ def test_a_triple_stated_twice_is_merged_into_one_union(graphs):
 def test_graphs_outside_the_list_do_not_count():
     store = _store(["a"], ["b"], ["a"])  # g2 repeats g0 but is not asked about
     assert make_union(store, G[:2]) == [ox.NamedNode(g) for g in G[:2]]
+
+
+def test_the_asserted_count_leaves_out_other_graphs_and_the_default_graph():
+    store = _store(["a", "b"], ["c"], ["d", "e", "f"])
+    store.add(
+        ox.Quad(ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.NamedNode("http://e/z"))
+    )
+    union = make_union(store, G[:2])
+    assert _asserted(store, G[:2], union) == 3
+
+
+def test_graphs_larger_than_the_count_limit_are_still_checked(monkeypatch):
+    monkeypatch.setattr("kg.compile._COUNT_UP_TO", 1)  # every graph counts as "large"
+    store = _store(["a", "b", "c"], ["d"], ["d"])
+    assert make_union(store, G) == [ox.NamedNode(UNION_GRAPH)]

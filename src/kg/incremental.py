@@ -43,19 +43,16 @@ _SHARE = 0.25
 __all__ = ["CACHE", "Unsupported", "build_incremental", "save_cache"]
 
 
-def save_cache(folder: Path, graphs: dict[str, str], union: list) -> None:
+def save_cache(folder: Path, graphs: dict[str, str], union: list, rules) -> None:
     """What an incremental build needs and cannot read cheaply from the store: the
-    compiled OWL RL rules (owlrl on the ontology: a second) and how many triples several
+    compiled OWL RL *rules* (owlrl on the ontology: a second) and how many triples several
     graphs state. Called by :func:`kg.pipeline.compile_store` at the end of a full build,
-    with the store in *folder* closed; reads it (the ontology, and counts when there is a
-    union graph)."""
-    from kg import reason_fast
-    from kg.compile import _count, to_rdflib
+    with the store in *folder* closed; reads it for counts when there is a union graph."""
+    from kg.compile import _count
 
-    store = ox.Store.read_only(str(folder / "store"))
-    rules = reason_fast.compile_rules(to_rdflib(store, [ox.NamedNode(ONTOLOGY_GRAPH)]))
     repeated = 0
     if [u.value if hasattr(u, "value") else u for u in union] == [UNION_GRAPH]:
+        store = ox.Store.read_only(str(folder / "store"))
         repeated = sum(_count(store, g) for g in graphs) - _count(store, UNION_GRAPH)
     _write_json(folder / CACHE, {"rules": asdict(rules), "repeated": repeated})
 

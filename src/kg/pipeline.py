@@ -74,63 +74,144 @@ def _asserted(store, sources: list[str], union: list) -> int:
     (*union* is then the graphs themselves, see make_union), that is a sum of counts."""
     import pyoxigraph as ox
 
+    from kg.compile import _count
+
     names = [ox.NamedNode(g) for g in sources]
     if not names:
         return 0
-    if all(g in union for g in names):
-        query = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } VALUES ?g { %s } }"
-        return int(next(iter(store.query(query % " ".join(map(str, names)))))[0].value)
+    if all(g in union for g in names):  # what the store holds but the sources' graphs
+        others = [g.value for g in store.named_graphs() if g not in names]
+        default = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+        rest = sum(_count(store, g) for g in others) + int(next(iter(default))[0].value)
+        return len(store) - rest
     query = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
     return int(next(iter(store.query(query, default_graph=names)))[0].value)
 
 
+#: Sources from this size are written to disk from their file, in pieces of PIECE bytes
+#: (:func:`_load_directly`); smaller ones are dumped from memory with the ontology.
+DIRECT_FROM = 4 << 20
+PIECE = 8 << 20
+PIECE_LIMIT = 3 * PIECE  # a source that cannot be cut smaller is dumped
+
+
+def _load_directly(project: Project, loader) -> dict[str, object]:
+    """Queue on *loader* the sources it can read from their files: large Turtle files
+    that :func:`kg.ttlsplit.pieces` can cut. Their graphs, by name."""
+    import pyoxigraph as ox
+
+    from kg.compile import has_bom
+    from kg.sssom import is_mapping_set
+    from kg.ttlsplit import pieces
+
+    out = {}
+    for name, path in project.sources().items():
+        try:
+            if path.stat().st_size < DIRECT_FROM or is_mapping_set(path) or has_bom(path):
+                continue
+            found = pieces(path, PIECE, PIECE_LIMIT)
+        except (OSError, ValueError):  # the parse into memory says what is wrong
+            continue
+        if found is not None:
+            out[name] = ox.NamedNode(name)
+            loader.add_pieces(found, out[name], base_iri=name)
+    return out
+
+
+def _dump_others(store, path: Path, skip: set[str]) -> None:
+    """Write *store*'s graphs but those in *skip* to *path* as N-Quads."""
+    import pyoxigraph as ox
+
+    if not skip:
+        store.dump(str(path), format=ox.RdfFormat.N_QUADS)
+        return
+    with path.open("wb") as out:
+        for graph in store.named_graphs():
+            if graph.value not in skip:
+                data = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+                out.write(_in_graph(data, graph))
+
+
+def _blank_triples(store, graphs: dict[str, object]) -> dict[object, bytes]:
+    """The triples with a blank node of each of *graphs*, as N-Quads, for those that
+    have any (their pieces named them afresh: see :meth:`kg.bulkload.Loader.replace_blanks`)."""
+    import pyoxigraph as ox
+
+    where = "GRAPH %s { ?s ?p ?o FILTER (isBlank(?s) || isBlank(?o)) }"
+    out = {}
+    for graph in graphs.values():
+        if store.query(f"ASK {{ {where % graph} }}"):
+            found = store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {where % graph} }}")
+            out[graph] = _in_graph(found.serialize(format=ox.RdfFormat.N_TRIPLES), graph)
+    return out
+
+
+def _in_graph(ntriples: bytes, graph) -> bytes:
+    """N-Triples from Oxigraph as N-Quads of *graph* (a line ends with " .\\n" only there:
+    N-Triples escapes line breaks in literals)."""
+    return ntriples.replace(b" .\n", b" %s .\n" % str(graph).encode())
+
+
 def compile_store(project: Project, folder: Path, progress: Progress) -> BuildReport:
     """Parse, validate and reason in memory (Oxigraph and Python are fastest there), while
-    a second thread writes the store on disk (:mod:`kg.bulkload`).
+    two threads write the store on disk (:mod:`kg.bulkload`).
 
-    Writing to disk is the slowest stage and its bulk loader the largest user of memory:
-    the writer dumps the asserted graphs from memory as N-Quads as soon as they are
-    parsed and loads them in bounded chunks, then the closure, as triples (into the
-    store's default graph, which Oxigraph indexes three ways against six for a named
-    graph). The files are kg's own output, already checked, so they are loaded leniently
-    (IRIs not validated again). Validation runs on threads of its own meanwhile: its
-    queries run in Oxigraph without the GIL, which the reasoner, in Python, holds.
+    Writing to disk is the slowest stage and its bulk loader the largest user of memory.
+    From the start, the writer loads each large Turtle source from its file, in pieces
+    (:mod:`kg.ttlsplit`), while the main thread parses it into memory; what it cannot
+    read so (the ontology, small or unsplittable sources, a union graph) it dumps from
+    memory once parsed. Then the closure, as triples (into the store's default graph,
+    which Oxigraph indexes three ways against six for a named graph), loaded as the
+    reasoner writes it. The files are checked by the parse into memory, so they are
+    loaded leniently (IRIs not validated again). Validation runs on threads of its own:
+    its queries run in Oxigraph without the GIL, which the reasoner, in Python, holds.
     So the stages overlap: each one's seconds are its own, and "total" is the build's.
     """
     import pyoxigraph as ox
 
     from kg.bulkload import Loader
-    from kg.compile import load_into, make_union, reason_into, validate_store
+    from kg.compile import load_into, make_union, reason_into, to_rdflib, validate_store
+    from kg.reason_fast import compile_rules
     from kg.validate import count_violations
 
     seconds: dict[str, float] = {}
     prints = fingerprint(project)
     store = ox.Store()
     start = t = time.perf_counter()
-    graphs = load_into(store, project, progress)
-    union = make_union(store, graphs)
     folder.mkdir(parents=True)
     disk = ox.Store(str(folder / "store"))
-    seconds["parse"] = time.perf_counter() - t
+    side = ThreadPoolExecutor(1, thread_name_prefix="kg-validate")
+    with side, Loader(disk) as loader:  # one thread while the parse takes a core
+        direct = _load_directly(project, loader)
+        graphs = load_into(store, project, progress, paths=[])  # the ontology
+        # owlrl closes the T-box in Python while Oxigraph parses the sources without the GIL
+        rules = side.submit(compile_rules, to_rdflib(store, [ox.NamedNode(ONTOLOGY_GRAPH)]))
+        graphs |= load_into(store, project, progress, ontology=False)
+        union = make_union(store, graphs)
+        seconds["parse"] = time.perf_counter() - t
+        loader.widen(2)
 
-    asserted_nq, inferred_nq = folder / "asserted.nq", folder / "inferred.nq"
-    with Loader(disk) as loader, ThreadPoolExecutor(1, thread_name_prefix="kg-validate") as side:
-        loader.add(asserted_nq, partial(store.dump, str(asserted_nq), format=ox.RdfFormat.N_QUADS))
+        rest = folder / "asserted.nq"
+        loader.add(rest, partial(_dump_others, store, rest, set(direct)))
+        blanks = side.submit(_blank_triples, store, direct)
         validating = side.submit(_timed, validate_store, store, project, graphs, union)
 
         t = time.perf_counter()
         asserted = _asserted(store, [g for g in graphs if g != ONTOLOGY_GRAPH], union)
-        with inferred_nq.open("w", encoding="utf-8") as text:
-            inferred, reason_engine = reason_into(store, union, progress, out=text)
+        with loader.parts(folder, "inferred") as text:  # loaded as it is written
+            inferred, reason_engine = reason_into(
+                store, union, progress, out=text, rules=rules.result()
+            )
         seconds["reason"] = time.perf_counter() - t
 
         (violations, validate_engine), seconds["validate"] = validating.result()
-        loader.add(inferred_nq)
+        for graph, nquads in blanks.result().items():
+            loader.replace_blanks(graph, nquads)
         del store
         _release_memory()
         t = time.perf_counter()
         loader.finish()
-    disk.flush()
+        disk.flush()
     del disk  # closed: its files are final
     gc.collect()  # and no cycle (a thread's traceback, say) keeps it open
     identity = (folder / "store" / "IDENTITY").read_text(encoding="utf-8").strip()
@@ -153,5 +234,5 @@ def compile_store(project: Project, folder: Path, progress: Progress) -> BuildRe
     write_json(folder / MANIFEST, manifest)
     from kg.incremental import save_cache  # what the next incremental build starts from
 
-    save_cache(folder, graphs, union)
+    save_cache(folder, graphs, union, rules.result())
     return report

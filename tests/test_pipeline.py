@@ -1,0 +1,68 @@
+"""kg.pipeline: sources written to disk from their files, in pieces, give the store of a dump.
+
+A build writes a large Turtle source to the disk store from the file itself, cut into
+pieces (kg.ttlsplit), while it parses it into memory; anything else is dumped from memory.
+Here every source goes the first way (in pieces of a few hundred bytes) or none does, and
+the two stores must export the same canonical N-Quads and report the same results: blank
+nodes included, which the pieces name afresh and the build writes again from memory.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from kg import pipeline
+from kg.build import build
+from kg.bulkload import Loader
+from kg.project import Project
+from tests.test_incremental import _edit, _project, _same, _seed
+
+
+def _build(path: Path, monkeypatch, direct: bool, limit: int = 1 << 20) -> None:
+    monkeypatch.setattr(pipeline, "DIRECT_FROM", 0 if direct else 1 << 40)
+    monkeypatch.setattr(pipeline, "PIECE", 300)
+    monkeypatch.setattr(pipeline, "PIECE_LIMIT", limit)
+    monkeypatch.setattr("kg.ttlsplit._SEARCH", 200)
+    build(Project.load(path), allow_invalid=True, force=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sources_loaded_in_pieces_build_the_store_of_a_dump(tmp_path, monkeypatch, seed):
+    rng = random.Random(seed)
+    sources = _seed()
+    for _ in range(12):  # blank participations, triples stated twice, violations...
+        _edit(rng, sources)
+    pieces = _project(tmp_path / "pieces", sources)
+    dumped = _project(tmp_path / "dumped", sources)
+    calls = []
+    real = pipeline._load_directly
+    monkeypatch.setattr(pipeline, "_load_directly", lambda *a: calls.append(real(*a)) or calls[-1])
+    replaced = []
+    real_replace = Loader.replace_blanks
+    monkeypatch.setattr(
+        Loader, "replace_blanks", lambda self, g, q: replaced.append(g) or real_replace(self, g, q)
+    )
+    _build(pieces, monkeypatch, direct=True)
+    assert replaced  # src-b's blank participations were written again, from memory
+    assert set(calls[-1]) and all(g.startswith(Project.load(pieces).base) for g in calls[-1])
+    _build(dumped, monkeypatch, direct=False)
+    assert calls[-1] == {}
+    _same(pieces, dumped)
+
+
+def test_a_source_that_cannot_be_cut_small_enough_is_dumped(tmp_path, monkeypatch):
+    sources = _seed()
+    comment = 'ex:s9 rdfs:comment """two\nlines""" .'  # a long string: no cut in this file
+    sources["src-long"] = [comment] + [f'ex:s{n} rdfs:label "S{n}"@en .' for n in range(40)]
+    path = _project(tmp_path / "p", sources)
+    dumped = _project(tmp_path / "dumped", sources)
+    calls = []
+    real = pipeline._load_directly
+    monkeypatch.setattr(pipeline, "_load_directly", lambda *a: calls.append(real(*a)) or calls[-1])
+    _build(path, monkeypatch, direct=True, limit=1200)
+    assert calls[-1] and not any(g.endswith("src-long") for g in calls[-1])
+    _build(dumped, monkeypatch, direct=False)
+    _same(path, dumped)
