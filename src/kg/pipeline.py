@@ -175,13 +175,13 @@ def compile_store(project: Project, folder: Path, progress: Progress) -> BuildRe
     from kg.validate import count_violations
 
     seconds: dict[str, float] = {}
-    prints = fingerprint(project)
     store = ox.Store()
     start = t = time.perf_counter()
     folder.mkdir(parents=True)
     disk = ox.Store(str(folder / "store"))
     side = ThreadPoolExecutor(1, thread_name_prefix="kg-validate")
     with side, Loader(disk) as loader:  # one thread while the parse takes a core
+        prints = side.submit(fingerprint, project)  # hashing the inputs, without the GIL
         direct = _load_directly(project, loader)
         graphs = load_into(store, project, progress, paths=[])  # the ontology
         # owlrl closes the T-box in Python while Oxigraph parses the sources without the GIL
@@ -227,7 +227,9 @@ def compile_store(project: Project, folder: Path, progress: Progress) -> BuildRe
         seconds={k: round(v, 3) for k, v in seconds.items()},
         engines={"validate": validate_engine, "reason": reason_engine},
     )
-    manifest = new_manifest(identity, prints, graphs, [g.value for g in union], report, files)
+    manifest = new_manifest(
+        identity, prints.result(), graphs, [g.value for g in union], report, files
+    )
     write_json(
         folder / REPORT, {"conforms": not count_violations(violations), "results": violations}
     )
