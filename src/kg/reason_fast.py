@@ -401,6 +401,9 @@ class _Facts:
         on :meth:`infer` builds three objects and hashes three terms per triple, a third
         of the reasoner's time at 1M triples."""
         der, extra, messages = self.closure(rules, report)
+        # the asserted pairs and the term index are done with: a GiB at 10M triples
+        for done in (self.rel, self.types, self.ids):
+            done.clear()
         shown = [None if t is None else str(t) for t in self.terms]
         lits, n = self.literals, 0
         groups = [(f" {shown[p]} ", pairs, False) for p, pairs in der.items()]
