@@ -640,3 +640,54 @@ def test_a_build_reads_its_sources_as_written(project_copy):
     table = project_originals(Project.find(root))
     written = {str(o) for term in table.rewritten() for o in table.of(term)}
     assert '"05"^^<http://www.w3.org/2001/XMLSchema#short>' in written
+
+
+NARROWED_SHAPES = MINIMAL + (
+    "<urn:S> sh:targetClass kg:A ;"
+    " sh:property [ sh:path kg:p ; sh:minCount 1 ; sh:severity sh:Warning ;"
+    " sh:message 'needs p' ] ;"
+    " sh:sparql [ sh:prefixes <urn:prefixes> ; sh:message 'needs q' ;"
+    " sh:select 'SELECT $this WHERE { $this a ?t FILTER NOT EXISTS { $this kg:q ?x } }' ] ."
+    " <urn:Off> sh:targetClass kg:A ; sh:deactivated true ;"
+    " sh:property [ sh:path kg:r ; sh:minCount 1 ] ."
+)
+
+
+@pytest.mark.parametrize("subclass", [False, True])
+def test_class_focus_narrowed_only_without_subclasses(subclass, monkeypatch):
+    """A target class without subclasses in the data is read as ``?this a C`` (kg.shacl_targets
+    .narrowed); the results are those of the full focus query: none twice when a type is
+    stated in two graphs, a subclass the data declares still counted, deactivation, severity
+    and messages kept."""
+    import kg.shacl_fast
+    from kg import shacl_targets
+
+    checks = compile_shapes(Graph().parse(data=NARROWED_SHAPES, format="turtle"))
+    docs = [
+        f"<urn:a> a <{KG}A> . <urn:b> a <{KG}A> ; <{KG}p> 1 ; <{KG}q> 2 .",
+        f"<urn:a> a <{KG}A> .",
+    ]
+    if subclass:  # the subclass comes from the data, not the shapes
+        docs.append(f"<{KG}B> <{RDFS.subClassOf}> <{KG}A> . <urn:c> a <{KG}B> ; <{KG}q> 1 .")
+    store, graphs = ox.Store(), []
+    for i, doc in enumerate(docs):
+        graphs.append(ox.NamedNode(f"urn:g{i}"))
+        store.load(doc.encode(), format=ox.RdfFormat.TURTLE, to_graph=graphs[-1])
+    narrowed = shacl_targets.narrowed(store, checks, graphs)
+    changed = [c.component for a, c in zip(checks, narrowed, strict=True) if a != c]
+    assert sorted(changed) == ([] if subclass else [f"{SH}MinCountConstraintComponent",
+                                                     f"{SH}SPARQLConstraintComponent"])  # fmt: skip
+    found = validate_store(store, checks, graphs=graphs)
+    monkeypatch.setattr(kg.shacl_fast, "narrowed", lambda store, checks, graphs: checks)
+    assert found == validate_store(store, checks, graphs=graphs)
+    expected = [  # sorted by focus node, then path (none first)
+        ("<urn:a>", "SPARQL", "needs q", "Violation"),
+        ("<urn:a>", "MinCount", "needs p", "Warning"),
+    ]
+    if subclass:  # <urn:c> has a kg:q: no SPARQL result
+        expected.append(("<urn:c>", "MinCount", "needs p", "Warning"))
+    assert [
+        (r.focus, r.component.split("#")[1][: -len("ConstraintComponent")], r.message,
+         r.severity.split("#")[1])
+        for r in found
+    ] == expected  # fmt: skip

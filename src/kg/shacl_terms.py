@@ -66,6 +66,8 @@ class Check:
     judge: Callable[[ox.Literal], bool] | None = None
     refuse: tuple[tuple[str, str], ...] = ()  # (ASK, reason): when true, decline
     written: tuple[ox.Literal, ...] = ()  # focus nodes the store holds otherwise (targetNode)
+    # (class, focus subquery, cheaper pattern): see kg.shacl_targets.narrowing
+    narrow: tuple[str, ...] = ()
 
 
 def nt(term: object) -> str:
