@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.ttlsplit import pieces
+from kg.ttlsplit import pieces, writes_blank_nodes
 
 BASE = "http://example.org/doc"
 
@@ -125,3 +125,20 @@ def test_random_documents_cut_anywhere_give_the_same_triples(tmp_path, seed):
         got, count = _pieces_triples(path, size)
         assert got == whole
         assert count >= 5 or size > 1  # cut often: not a file left whole
+
+
+@pytest.mark.parametrize(
+    ("text", "blank"),
+    [
+        ("<a> <p> [ <q> <b> ] .\n", True),
+        ("_:x <p> <b> .\n", True),
+        ('<a> <p> "a [bracket] in a string" .\n', True),  # by the bytes alone: dumped
+        ("<a> <p> ( <b> <c> ) .\n", False),  # a collection: its blank nodes are replaced
+        ("<a> <p> <b> .\n", False),
+        ("", False),
+    ],
+)
+def test_the_syntax_of_blank_nodes_is_seen_from_the_bytes(tmp_path, text, blank):
+    path = tmp_path / "b.ttl"
+    path.write_text(text, encoding="utf-8")
+    assert writes_blank_nodes(path) == blank

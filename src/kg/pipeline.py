@@ -97,17 +97,20 @@ PIECE_LIMIT = 3 * PIECE  # a source that cannot be cut smaller is dumped
 
 def _load_directly(project: Project, loader) -> dict[str, object]:
     """Queue on *loader* the sources it can read from their files: large Turtle files
-    that :func:`kg.ttlsplit.pieces` can cut. Their graphs, by name."""
+    that :func:`kg.ttlsplit.pieces` can cut, without the usual syntax of blank nodes
+    (:func:`kg.ttlsplit.writes_blank_nodes`). Their graphs, by name."""
     import pyoxigraph as ox
 
     from kg.compile import has_bom
     from kg.sssom import is_mapping_set
-    from kg.ttlsplit import pieces
+    from kg.ttlsplit import pieces, writes_blank_nodes
 
     out = {}
     for name, path in project.sources().items():
         try:
             if path.stat().st_size < DIRECT_FROM or is_mapping_set(path) or has_bom(path):
+                continue
+            if writes_blank_nodes(path):
                 continue
             found = pieces(path, PIECE, PIECE_LIMIT)
         except (OSError, ValueError):  # the parse into memory says what is wrong

@@ -84,6 +84,17 @@ def pieces(path: Path, size: int, limit: int | None = None) -> Pieces | None:
     return Pieces(path, ranges, heads)
 
 
+def writes_blank_nodes(path: Path) -> bool:
+    """Whether *path* holds ``_:`` or ``[`` anywhere (in a string too): the syntax of most
+    blank nodes. A build dumps such a source from memory rather than load its pieces, whose
+    blank-node triples it would have to delete and write again. (A collection, ``( )``,
+    makes blank nodes too, and is rare enough to pay for that.)"""
+    if path.stat().st_size == 0:
+        return False
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(b"_:") >= 0 or data.find(b"[") >= 0
+
+
 def _cuts(data: mmap.mmap, length: int, size: int) -> list[int]:
     """Offsets just after a statement's last line, about *size* bytes apart."""
     cuts: list[int] = []
