@@ -18,8 +18,9 @@ import pytest
 from kg import pipeline
 from kg.build import build
 from kg.bulkload import Loader
+from kg.errors import InputError
 from kg.project import Project
-from tests.test_incremental import _edit, _project, _same, _seed
+from tests.test_incremental import _edit, _project, _same, _seed, _write
 
 
 def _build(path: Path, monkeypatch, direct: bool, limit: int = 1 << 20) -> None:
@@ -28,6 +29,14 @@ def _build(path: Path, monkeypatch, direct: bool, limit: int = 1 << 20) -> None:
     monkeypatch.setattr(pipeline, "PIECE_LIMIT", limit)
     monkeypatch.setattr("kg.ttlsplit._SEARCH", 200)
     build(Project.load(path), allow_invalid=True, force=True)
+
+
+def _spy_on_direct_loads(monkeypatch) -> list[dict]:
+    """The graphs each build loads in pieces, by build, as pipeline._load_directly says."""
+    calls: list[dict] = []
+    real = pipeline._load_directly
+    monkeypatch.setattr(pipeline, "_load_directly", lambda *a: calls.append(real(*a)) or calls[-1])
+    return calls
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -40,9 +49,7 @@ def test_sources_loaded_in_pieces_build_the_store_of_a_dump(tmp_path, monkeypatc
     sources["src-list"] = ["ex:s1 rdfs:seeAlso ( ex:o1 ex:s2 ex:p1 ) , ( ex:m1 ) ."]
     pieces = _project(tmp_path / "pieces", sources)
     dumped = _project(tmp_path / "dumped", sources)
-    calls = []
-    real = pipeline._load_directly
-    monkeypatch.setattr(pipeline, "_load_directly", lambda *a: calls.append(real(*a)) or calls[-1])
+    calls = _spy_on_direct_loads(monkeypatch)
     replaced = []
     real_replace = Loader.replace_blanks
     monkeypatch.setattr(
@@ -65,10 +72,26 @@ def test_a_source_that_cannot_be_cut_small_enough_is_dumped(tmp_path, monkeypatc
     sources["src-long"] = [comment] + [f'ex:s{n} rdfs:label "S{n}"@en .' for n in range(40)]
     path = _project(tmp_path / "p", sources)
     dumped = _project(tmp_path / "dumped", sources)
-    calls = []
-    real = pipeline._load_directly
-    monkeypatch.setattr(pipeline, "_load_directly", lambda *a: calls.append(real(*a)) or calls[-1])
+    calls = _spy_on_direct_loads(monkeypatch)
     _build(path, monkeypatch, direct=True, limit=1200)
     assert calls[-1] and not any(g.endswith("src-long") for g in calls[-1])
     _build(dumped, monkeypatch, direct=False)
     _same(path, dumped)
+
+
+def test_a_syntax_error_in_a_source_loading_in_pieces_is_the_parse_s_message(tmp_path, monkeypatch):
+    sources = _seed()
+    sources["src-big"] = [f'ex:s{n} rdfs:label "S{n}"@en .' for n in range(30)]
+    path = _project(tmp_path / "p", sources)
+    good = build(Project.load(path), allow_invalid=True).store
+    sources["src-big"][20] = "ex:s99 rdfs:label ."  # no object
+    _write(path, sources)
+    monkeypatch.setattr(pipeline, "DIRECT_FROM", 0)
+    monkeypatch.setattr(pipeline, "PIECE", 300)
+    calls = _spy_on_direct_loads(monkeypatch)
+    with pytest.raises(InputError) as caught:
+        build(Project.load(path), allow_invalid=True, force=True)
+    assert any(g.endswith("src-big") for g in calls[-1])  # it was loading in pieces
+    assert (caught.value.path, caught.value.line) == ("data/src-big.ttl", 28)
+    assert (path / ".kg" / "current").resolve().name == Path(good).name  # the last good store
+    assert not list((path / ".kg").glob("tmp-*"))  # the failed build left nothing behind
