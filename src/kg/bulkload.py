@@ -124,6 +124,7 @@ class Loader:
                 if self._stop.is_set():
                     raise Cancelled
                 job()
+                job = None  # it may hold what the caller frees next (a store to dump)
         except BaseException as exc:  # re-raised by finish() on the caller's thread
             if self._error is None:
                 self._error = exc
@@ -131,7 +132,6 @@ class Loader:
     def _file(self, path: Path, make: Callable | None) -> None:
         if make is not None:
             make()
-            make = None  # it may hold what the caller frees next (a store)
         for part in self._chunks(path):
             if self._stop.is_set():
                 raise Cancelled
