@@ -8,6 +8,8 @@ and a message naming the shape and the rule (no fall back to pyshacl).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
@@ -178,16 +180,21 @@ def test_what_only_looks_like_a_broken_query_is_no_error(select):
         pass  # declined: pyshacl answers
 
 
+def _add_shapes(project: Path, turtle: str) -> None:
+    """Append *turtle* to the project's shapes file."""
+    shapes = project / "ontology" / "shapes.ttl"
+    shapes.write_text(shapes.read_text() + turtle)
+
+
 def test_a_build_meeting_a_broken_shape_stops_with_exit_2(project_copy):
-    shapes = project_copy / "ontology" / "shapes.ttl"
-    shapes.write_text(
-        shapes.read_text()
-        + """
+    _add_shapes(
+        project_copy,
+        """
 <https://w3id.org/kg-diplo/shapes#Broken> a sh:NodeShape ;
     sh:targetNode <https://w3id.org/kg-diplo/id/x> ;
     sh:sparql [ sh:message "never" ; sh:select \"\"\"SELECT $this WHERE {
         $this ?p ?o . MINUS { $this a ?c } }\"\"\" ] .
-"""
+""",
     )
     result = invoke(CliRunner(), "build", project=project_copy)
     assert result.exit_code == 2
@@ -198,15 +205,14 @@ def test_a_build_meeting_a_broken_shape_stops_with_exit_2(project_copy):
 def test_shapes_neither_engine_can_use_stop_with_exit_2(project_copy):
     """$shapesGraph: the fast path declines it and pyshacl raises NotImplementedError; the
     build says so about the shapes file, with exit 2, not an internal error."""
-    shapes = project_copy / "ontology" / "shapes.ttl"
-    shapes.write_text(
-        shapes.read_text()
-        + """
+    _add_shapes(
+        project_copy,
+        """
 <https://w3id.org/kg-diplo/shapes#UsesShapesGraph> a sh:NodeShape ;
     sh:targetNode <https://w3id.org/kg-diplo/id/x> ;
     sh:sparql [ sh:message "never" ; sh:select \"\"\"SELECT $this WHERE {
         GRAPH $shapesGraph { ?s ?p ?o } }\"\"\" ] .
-"""
+""",
     )
     result = invoke(CliRunner(), "build", project=project_copy)
     assert result.exit_code == 2, result.output

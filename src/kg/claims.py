@@ -126,12 +126,10 @@ _COUNT_UP_TO = 10_000
 
 def _claim_count(store: ox.Store, graph: ox.NamedNode, values: str) -> int:
     """The claims stated in *graph*, or :data:`_COUNT_UP_TO` if it has more."""
-    query = (
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ SELECT * WHERE {{ VALUES ?p {{ {values} }} "
-        f"GRAPH {graph} {{ ?s ?p ?o }} }} LIMIT {_COUNT_UP_TO} }} }}"
-    )
-    rows = store.query(query)
-    return int(next(iter(rows))[0].value)
+    from kg.compile import count_matches
+
+    where = f"VALUES ?p {{ {values} }} GRAPH {graph} {{ ?s ?p ?o }}"
+    return count_matches(store, where, _COUNT_UP_TO)
 
 
 def claim_results(store: ox.Store, graphs: dict[str, str]) -> list:

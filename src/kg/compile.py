@@ -97,10 +97,15 @@ _COUNT_UP_TO = 100_000
 
 def _count(store: ox.Store, graph: str, limit: int | None = None) -> int:
     """The triples of *graph*, or *limit* if it has more."""
-    inner = f"GRAPH <{graph}> {{ ?s ?p ?o }}"
+    return count_matches(store, f"GRAPH <{graph}> {{ ?s ?p ?o }}", limit)
+
+
+def count_matches(store: ox.Store, where: str, limit: int | None = None) -> int:
+    """The solutions of the group pattern *where* (kg's own text, not user input), or
+    *limit* if there are more: counting stops there instead of scanning on."""
     if limit is not None:
-        inner = f"{{ SELECT * WHERE {{ {inner} }} LIMIT {int(limit)} }}"
-    rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {inner} }}")
+        where = f"{{ SELECT * WHERE {{ {where} }} LIMIT {int(limit)} }}"
+    rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
     return int(next(iter(rows))[0].value)
 
 

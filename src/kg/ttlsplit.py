@@ -67,8 +67,10 @@ def pieces(path: Path, size: int, limit: int | None = None) -> Pieces | None:
             cuts = []
         else:
             directives = [m.start() for m in _DIRECTIVE.finditer(data)]
-            lines = [data[a : data.find(b"\n", a) if data.find(b"\n", a) >= 0 else length]
-                     for a in directives]  # fmt: skip
+            ends = [data.find(b"\n", a) for a in directives]
+            lines = [
+                data[a : e if e >= 0 else length] for a, e in zip(directives, ends, strict=True)
+            ]
             if not all(_WHOLE.fullmatch(line) for line in lines):
                 cuts = []
             else:
