@@ -71,6 +71,7 @@ class Compiler(Cardinality):
         self.g, self.fresh, self.open, self.top = g, 0, [], None
         self.lexical = False  # a nested component read lexical forms (see shacl_fast._guard)
         self.refused: list[tuple[str, str]] = []  # what nested components refuse
+        self.collapse = False  # a nested component counted terms (see shacl_fast._guard)
 
     def var(self) -> str:
         self.fresh += 1
@@ -106,7 +107,8 @@ class Compiler(Cardinality):
         self.open.append(shape)
         try:
             nested = self.constraints(shape, top=False)
-            self.lexical |= any(c.guard for c in nested)
+            self.lexical |= any(c.guard and not c.collapse for c in nested)
+            self.collapse |= any(c.collapse for c in nested)
             self.refused += [r for c in nested for r in c.refuse]
             tests = [f"NOT EXISTS {{ {c.pattern(x, self.var())} }}" for c in nested]
             for ps in sorted(self.g.objects(shape, SH.property), key=str):

@@ -10,7 +10,7 @@ n distinct values (small n only), and counts read the store's terms (see
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rdflib import Graph, Literal
 from rdflib.namespace import SH
@@ -43,6 +43,9 @@ class Constraint:
     judge: Judge | None = None
     loose: Callable[[str, str], str] | None = None
     refuse: tuple[tuple[str, str], ...] = ()  # (ASK, reason): decline when true
+    # a count of distinct terms: its *guard* reads the counted values, and only a stored
+    # term standing for several written literals ("1.5" for "1.50" and "1.5") counts wrong
+    collapse: bool = False
 
 
 class Cardinality:
@@ -58,8 +61,11 @@ class Cardinality:
         g, who, out = self.g, self.who(shape), []
         low, high = count(g, shape, SH.minCount, who), count(g, shape, SH.maxCount, who)
         path = path_sparql(g, g.value(shape, SH.path), who)
-        if low:
+        counted = {"reports": "", "guard": (lambda f, v: f"{f} {path} {v} .",), "collapse": True}
+        if low == 1:  # none stored if and only if none written: exact
             out.append(Constraint("MinCount", self._too_few(path, low, top, who), reports=""))
+        elif low:
+            out.append(Constraint("MinCount", self._too_few(path, low, top, who), **counted))
         if high is not None:
             if top:
 
@@ -68,9 +74,9 @@ class Cardinality:
                     return f"{{ SELECT {f} WHERE {{ {f} {path} {v} . }} {group} }}"
             else:
                 pattern = self._distinct(path, high + 1, who, exists=True)
-            out.append(Constraint("MaxCount", pattern, reports=""))
+            out.append(Constraint("MaxCount", pattern, **counted))
         if (q := g.value(shape, SH.qualifiedValueShape)) is not None:
-            out += self._qualified(shape, q, path, top)
+            out += [replace(c, **counted) for c in self._qualified(shape, q, path, top)]
         return out
 
     def _too_few(self, path: str, low: int, top: bool, who: str):

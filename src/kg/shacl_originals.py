@@ -29,6 +29,7 @@ from kg.shacl_terms import REWRITTEN, nt
 _REWRITTEN = frozenset(str(dt) for dt in REWRITTEN)
 _SUBJECT = "urn:kg:originals:"
 _PREDICATE = ox.NamedNode("urn:kg:originals")
+_BOM = b"\xef\xbb\xbf"
 
 
 class Originals:
@@ -74,6 +75,10 @@ def literals_of(path: Path, *, data: bytes | None = None) -> Iterator[ox.Literal
     """The literals of one RDF file (or of *data*, its text), as written."""
     suffix = path.suffix.lstrip(".") or "ttl"
     fmt = ox.RdfFormat.from_extension(suffix) or ox.RdfFormat.TURTLE
+    if data is None:
+        with path.open("rb") as handle:
+            if handle.read(len(_BOM)) == _BOM:  # as the build reads it (kg.compile)
+                data = path.read_bytes()[len(_BOM) :]
     source = {"input": data} if data is not None else {"path": path}
     for triple in ox.parse(**source, format=fmt, base_iri=path.resolve().as_uri()):
         if isinstance(triple.object, ox.Literal):

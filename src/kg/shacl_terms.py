@@ -65,6 +65,7 @@ class Check:
     loose: str = ""
     judge: Callable[[ox.Literal], bool] | None = None
     refuse: tuple[tuple[str, str], ...] = ()  # (ASK, reason): when true, decline
+    collapse: bool = False  # guarded only as a count (see kg.shacl_counts.Constraint)
     written: tuple[ox.Literal, ...] = ()  # focus nodes the store holds otherwise (targetNode)
     # (class, focus subquery, cheaper pattern): see kg.shacl_targets.narrowing
     narrow: tuple[str, ...] = ()
