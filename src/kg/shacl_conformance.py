@@ -14,8 +14,8 @@ The suite is not shipped with kg: the caller gives its folder (the one holding `
 sh:conforms and each result's sh:focusNode, sh:resultPath, sh:value, sh:sourceShape,
 sh:sourceConstraintComponent and sh:resultSeverity; messages and details left out): here as
 multisets of those six terms in N-Triples form, blank nodes compared by their role (every blank
-label is replaced by ``_:``), literals as Oxigraph holds them (canonical form: "4.0"^^xsd:decimal
-is reported as "4", the same value), since the fast path reads the data from its store.
+label is replaced by ``_:``), literals as written: the fast path reports the data's literals,
+not the store's canonical forms (see :mod:`kg.shacl_written`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
@@ -151,14 +151,9 @@ def _key(*terms: str | None) -> tuple[str, ...]:
 
 
 def _nt(term) -> str:
-    """N-Triples form; a literal as the store holds it (Oxigraph's canonical form: a result
-    names "4.0"^^xsd:decimal as "4", the same value; see kg.shacl_fast's docstring)."""
+    """N-Triples form; a literal as written (the fast path reports the sources' literals)."""
     from kg.shacl_fast import nt
 
-    if isinstance(term, Literal):
-        store = ox.Store()
-        store.add(ox.Quad(DATA, DATA, to_ox(term)))
-        term = next(iter(store)).object
     return nt(term)
 
 

@@ -38,21 +38,22 @@ was rewritten; a nested ``sh:datatype`` meeting a value only Python can judge
 the sources write two literals the store holds as one term (``"1.50"`` and ``"1.5"``: SHACL
 counts two, the store one), their guard reading the path's values of any subject (about 0.3
 CPU-s at 1M triples, where joining the focus nodes cost a third more validation); all of
-these when no sources are given. Still inexact: values are reported in canonical form; a derived integer out of its
-type's range reads as a valid integer in range comparisons; an ``sh:sparql`` query reading
-``STR`` of a typed literal, or a message's ``{?var}``, sees the canonical form.
+these when no sources are given. Results name literal focus nodes and values, and a
+message's ``{?var}`` fills them in, as the sources write them (declined when a stored term
+stands for several: which focus node had which is lost); see :mod:`kg.shacl_written`. An
+``sh:sparql`` query (which may read ``STR`` of a value) declines when a value of a predicate
+it names was rewritten, or when it writes such a literal itself (:mod:`kg.shacl_sparql`).
+Still inexact: a derived integer out of its type's range reads as a valid integer in range
+comparisons.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import threading
-from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -61,12 +62,13 @@ from rdflib.namespace import SH
 from kg.errors import InputError
 from kg.shacl_components import CANONICAL, Compiler
 from kg.shacl_lexical import parses, strict_lexical_forms
-from kg.shacl_originals import Originals, as_written, is_canonical
+from kg.shacl_originals import as_written, is_canonical
 from kg.shacl_paths import path_sparql, path_text
 from kg.shacl_sparql import fill, sparql_check
 from kg.shacl_targets import deactivated, narrowed, narrowing, targeted
 from kg.shacl_targets import focus as _focus_query
-from kg.shacl_terms import STORED_REWRITTEN, VIOLATION, Check, Result, nt, one, show
+from kg.shacl_terms import VIOLATION, Check, Result, nt, one, show
+from kg.shacl_written import Lazy, Sources, as_reported, judged, plan, rewritable
 
 __all__ = ["VIOLATION", "Check", "Result", "compile_shapes", "nt", "validate_store"]
 __all__ += ["path_text", "results_from_pyshacl", "shape_name", "strict_lexical_forms"]
@@ -74,7 +76,6 @@ _nt, _show = nt, show  # the names other modules import
 _SH = str(SH)
 _REPORT = (SH.focusNode, SH.resultPath, SH.value, SH.sourceConstraintComponent, SH.sourceShape)
 _REPORT += (SH.resultSeverity,)
-_STORED = frozenset(str(dt) for dt in STORED_REWRITTEN)
 
 
 def compile_shapes(shapes: Graph) -> list[Check]:
@@ -122,7 +123,7 @@ def validate_store(
     without the GIL, so a build's validation takes about half the time on two cores. A class
     target the data gives no subclass is read from the type index (see
     :func:`kg.shacl_targets.narrowed`): a tenth less CPU at 1M triples."""
-    originals, checks = _Lazy(sources), narrowed(store, checks, graphs)
+    originals, checks = Lazy(sources), narrowed(store, checks, graphs)
     run = partial(_run, store, graphs=graphs, originals=originals)
     if len(checks) < 2 or (os.cpu_count() or 1) < 2:
         found = map(run, checks)
@@ -132,27 +133,28 @@ def validate_store(
     return sorted((r for results in found for r in results), key=_order)
 
 
-def _run(store: ox.Store, check: Check, *, graphs, originals: _Lazy) -> list[Result]:
+def _run(store: ox.Store, check: Check, *, graphs, originals: Lazy) -> list[Result]:
     """The results of one check."""
     results = []
-    sparql, judge, table = _plan(store, check, graphs, originals)
+    sparql, judge, table = plan(store, check, graphs, originals)
     for row in store.query(sparql, default_graph=graphs):
         focus = row["this"]
         value = row["v"] if check.value in ("v", "closed") else None
         value = focus if check.value == "this" else value
-        if judge is not None and _rewritable(value):
-            if not _judged(judge, table.of(value), check):
+        if judge is not None and rewritable(value):
+            if not judged(judge, table.of(value), check):
                 continue
         elif check.parsed and parses(value, check.parsed):
             continue
-        message = fill(check, row) if check.variables else check.message
+        written = partial(as_reported, check=check, originals=originals)
+        message = fill(check, row, written) if check.variables else check.message
         path = _nt(row["p"]) if check.value == "closed" else check.path
         if check.variables:  # sh:sparql: ?value and ?path, when the query gives them
             value = _bound(row, "value", check) or value
             path = _nt(found) if (found := _bound(row, "path", check)) else path
-        shown = None if value is None else _nt(value)
+        shown = None if value is None else _nt(written(value))
         args = (check.component, check.shape, message, check.severity)
-        results.append(Result(_nt(focus), path, shown, *args))
+        results.append(Result(_nt(written(focus)), path, shown, *args))
     return results
 
 
@@ -289,94 +291,9 @@ def _guard(focus: str, c, compiler: Compiler) -> dict:
         return {"refuse": refuse}
     reads = " UNION ".join(branches)
     guard = f"ASK {{ {{ {reads} }} FILTER ({CANONICAL}) }}"
-    collapse = (c.collapse or counted) and not nested and (c.collapse or not c.guard)
-    return {"guard": guard, "reads": reads, "refuse": refuse, "collapse": collapse}
-
-
-Sources = Originals | Callable[[], Originals] | Iterable[Path] | None
-
-
-class _Lazy:
-    """The originals table, made on first use (most builds never need it)."""
-
-    def __init__(self, sources: Sources) -> None:
-        self.sources, self.table = sources, None
-        self.lock = threading.Lock()  # checks run on several threads: make it once
-
-    def __call__(self) -> Originals:
-        with self.lock:
-            return self._make()
-
-    def _make(self) -> Originals:
-        if self.table is None:
-            if isinstance(self.sources, Originals) or self.sources is None:
-                self.table = self.sources
-            elif callable(self.sources):
-                self.table = self.sources()
-            else:
-                self.table = Originals.from_files(self.sources)
-        if self.table is None:
-            raise LookupError("no sources")
-        return self.table
-
-
-def _plan(store: ox.Store, check: Check, graphs, originals: _Lazy):
-    """The query to run for *check* and the judge of its rows (None: take them as they are);
-    InputError when the check cannot answer exactly."""
-    for ask, why in check.refuse:
-        if store.query(ask, default_graph=graphs):
-            raise InputError(why)
-    if not check.guard or not store.query(check.guard, default_graph=graphs):
-        return check.sparql, None, None
-    what = f"shape {check.shape}: a {check.component.rsplit('#', 1)[-1]} check"
-    try:
-        table = originals()
-        table = table.with_written(check.written) if check.written else table
-    except LookupError:
-        raise InputError(
-            f"{what} meets a typed literal whose lexical form the store may have rewritten "
-            "(and the sources were not given to read it as written)"
-        ) from None
-    terms = table.rewritten()
-    if check.collapse:  # a count: only a term standing for several written literals
-        terms = [t for t in terms if len(table.of(t)) > 1]
-    listed = " ".join(map(str, terms))
-    if not terms or not store.query(
-        f"ASK {{ VALUES ?v {{ {listed} }} {{ {check.reads} }} }}", default_graph=graphs
-    ):
-        return check.sparql, None, table  # every value it reads is as the sources wrote it
-    if check.collapse:
-        shown = "; ".join(_written(table, t) for t in terms[:3])
-        raise InputError(
-            f"{what} counts the store's terms, and the sources write literals it holds as "
-            f"one term, which SHACL counts apart; one of: {shown}"
-        )
-    if check.judge is None:
-        shown = ", ".join(f"{t} (written {_written(table, t)})" for t in terms[:3])
-        raise InputError(f"{what} meets a literal the store holds otherwise than the sources "
-                         f"write it; one of: {shown}")  # fmt: skip
-    return check.loose, check.judge, table
-
-
-def _written(table: Originals, term: ox.Literal) -> str:
-    return " and ".join(sorted(map(str, table.of(term))))
-
-
-def _rewritable(value: object) -> bool:
-    return isinstance(value, ox.Literal) and value.datatype.value in _STORED
-
-
-def _judged(judge, originals: frozenset[ox.Literal], check: Check) -> bool:
-    """Whether the literals a stored term stands for violate *check*: one verdict, or
-    InputError when they disagree (which focus node had which is lost)."""
-    verdicts = {judge(o) for o in originals}
-    if len(verdicts) > 1:
-        written = " and ".join(sorted(map(str, originals)))
-        raise InputError(
-            f"shape {check.shape}: the sources write {written}, which the store holds as one "
-            f"term, and a {check.component.rsplit('#', 1)[-1]} check judges them apart"
-        )
-    return verdicts.pop()
+    count = (c.collapse or counted) and not nested and (c.collapse or not c.guard)
+    sensitive = "count" if count else "form"
+    return {"guard": guard, "reads": reads, "refuse": refuse, "sensitive": sensitive}
 
 
 def _bad_values(pattern: str, focus: str) -> str:

@@ -14,12 +14,16 @@ shapes graph that SHACL says a processor MUST report (:func:`prebinding`): it ra
 :class:`~kg.errors.ShapesError`, never a fall back. What the fast check cannot give exactly
 (GRAPH and ``$shapesGraph``, ``SELECT *``, aggregates, custom functions) is declined. In a
 property shape, ``$PATH`` is replaced by the shape's path, as SHACL says; ``{?var}`` in
-messages is filled as pyshacl fills it.
+messages is filled as pyshacl fills it. A query may read the lexical form of a literal that
+Oxigraph's store holds in canonical form ("1.50"^^xsd:decimal as "1.5"): its check carries a
+guard over the values of the predicates it names (:func:`_guard`), and declines when one was
+rewritten (:mod:`kg.shacl_written`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef, Variable
@@ -41,6 +45,12 @@ _SELECT = re.compile(
 _ALGEBRA = {"BGP", "Join", "Filter", "Extend", "UnaryNot", "UnaryMinus", "UnaryPlus"}
 _ALGEBRA |= {f"{kind}Expression" for kind in ("Relational", "Additive", "Multiplicative")}
 _ALGEBRA |= {"ConditionalAndExpression", "ConditionalOrExpression"}
+# what reads a literal's lexical form or datatype, or tells equal values apart ("1.50" from
+# "1.5"), where the store may hold another literal than the source: see _guard
+_LEXICAL_NAMES = "CONCAT CONTAINS DATATYPE ENCODE_FOR_URI LCASE MD5 REGEX REPLACE SHA1 SHA256"
+_LEXICAL_NAMES += " SHA384 SHA512 STR STRAFTER STRBEFORE STRDT STRENDS STRLANG STRLEN STRSTARTS"
+_LEXICAL_NAMES += " SUBSTR UCASE sameTerm TZ"
+_LEXICAL = {f"Builtin_{name}" for name in _LEXICAL_NAMES.split()} | {"Slice", "OrderBy"}
 _VOLATILE = {"Builtin_RAND", "Builtin_NOW", "Builtin_UUID", "Builtin_STRUUID", "Builtin_BNODE"}
 _SPARQL_TOKEN = re.compile(  # strings, IRIs and comments, in which braces do not count
     r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
@@ -108,7 +118,68 @@ def sparql_check(
         body = f"{{ {focus} LATERAL {{ {inner} }} }}"
         sparql = prologue + match["prologue"] + f"SELECT DISTINCT {shown} WHERE {body}"
     message = read_message(g, node, who)
-    return Check(sparql, component, message=message, variables=tuple(names), **common)
+    guard = _guard(select, prefixes, bindings.values(), who)
+    return Check(sparql, component, message=message, variables=tuple(names), **guard, **common)
+
+
+def _guard(select: str, prefixes: dict[str, str], constants, who: str) -> dict[str, str]:
+    """The Check fields guarding the query against literals the store rewrote (see
+    :mod:`kg.shacl_written`). The values it may read, as a pattern binding ?v: the objects
+    of each predicate it names, or of any when a predicate is a variable or a negated set.
+    A query that may read STR of a value or tell "1.50" from "1.5" (:data:`_LEXICAL`) is
+    sensitive to any rewritten value; one that compares values (SSSOM's confidence 1.0,
+    stored as 1) only to a literal ill-typed as written. A literal the query (or a
+    parameter) writes otherwise than the store would hold it: InputError."""
+    from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
+    from rdflib.plugins.sparql import prepareQuery
+
+    from kg.shacl_components import CANONICAL
+    from kg.shacl_originals import is_canonical
+
+    predicates: set[str] = set()
+    found: list[object] = list(constants)
+    names: set[str] = set()
+
+    def predicate(p: object) -> None:
+        if isinstance(p, URIRef):
+            predicates.add(nt(p))
+        elif isinstance(p, SequencePath | AlternativePath):
+            for step in p.args:
+                predicate(step)
+        elif isinstance(p, InvPath | MulPath):
+            predicate(p.arg if isinstance(p, InvPath) else p.path)
+        else:  # a variable or a negated property set: any predicate
+            predicates.add("?p")
+
+    def walk(node: object) -> None:
+        if isinstance(node, CompValue):
+            names.add(node.name)
+            # (s, p, o, s, p, o...); CompValue.get takes no default: it would return the name
+            triples = node["triples"] if "triples" in node else []  # noqa: SIM401
+            for triple in triples:
+                for k in range(1, len(triple), 3):
+                    predicate(triple[k])
+            walk([v for k, v in node.items() if not k.startswith("_") and k != "triples"])
+            walk([t for triple in triples for t in triple])
+            walk(getattr(node, "graph", None) if "EXISTS" in node.name else None)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+        else:
+            found.append(node)
+
+    walk(prepareQuery(select, initNs=prefixes).algebra["p"])
+    for term in found:
+        if isinstance(term, Literal) and not is_canonical(term):
+            raise InputError(f"{who}: the query writes {nt(term)}, which the store reads as "
+                             "another literal")  # fmt: skip
+    if not predicates:
+        return {}
+    reads = " UNION ".join(f"{{ ?s {p} ?v }}" for p in sorted(predicates))
+    reads = "{ ?s ?p ?v }" if "?p" in predicates else reads
+    sensitive = "form" if names & _LEXICAL else "value"  # see kg.shacl_written.plan
+    guard = f"ASK {{ {{ {reads} }} FILTER ({CANONICAL}) }}"
+    return {"guard": guard, "reads": reads, "sensitive": sensitive}
 
 
 def declared_prefixes(g: Graph, node: Node, who: str) -> dict[str, str]:
@@ -393,11 +464,13 @@ def _as_minus(select: str) -> str:
     return select
 
 
-def fill(check: Check, row: ox.QuerySolution) -> str:
-    """The message with ``{?var}`` and ``{$this}`` replaced as pyshacl does, in its order."""
+def fill(check: Check, row: ox.QuerySolution, written: Callable = lambda t: t) -> str:
+    """The message with ``{?var}`` and ``{$this}`` replaced as pyshacl does, in its order;
+    each term *written* as the sources write it (see :func:`kg.shacl_written.as_reported`)."""
     bound = {v: row[v] for v in check.variables if v != "this" and row[v] is not None}
     message = check.message
     for var, value in {**bound, "this": row["this"]}.items():
+        value = written(value)
         text = lexical_form(value) if isinstance(value, ox.Literal) else value.value
         try:
             message = re.sub(f"{{[?$]{var}}}", text, message)  # a replacement template, as there

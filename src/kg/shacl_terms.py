@@ -65,19 +65,24 @@ class Check:
     loose: str = ""
     judge: Callable[[ox.Literal], bool] | None = None
     refuse: tuple[tuple[str, str], ...] = ()  # (ASK, reason): when true, decline
-    collapse: bool = False  # guarded only as a count (see kg.shacl_counts.Constraint)
+    # which rewritten values matter: "form" (any: it reads lexical forms or compares terms),
+    # "count" (a term standing for several written literals: see kg.shacl_counts.Constraint)
+    # or "value" (a literal ill-typed as written: it compares values; see kg.shacl_sparql)
+    sensitive: str = "form"
     written: tuple[ox.Literal, ...] = ()  # focus nodes the store holds otherwise (targetNode)
     # (class, focus subquery, cheaper pattern): see kg.shacl_targets.narrowing
     narrow: tuple[str, ...] = ()
 
 
 def nt(term: object) -> str:
-    """N-Triples form of an rdflib or pyoxigraph term (language tags lower case, no xsd:string)."""
+    """N-Triples form of an rdflib or pyoxigraph term (language tags lower case, no xsd:string);
+    a literal as written, as SHACL reports it (rdflib may normalise: ``"none"^^xsd:boolean``
+    would read ``"false"``)."""
     if isinstance(term, URIRef | BNode | ox.NamedNode | ox.BlankNode):
         text = getattr(term, "value", term)
         return f"<{text}>" if isinstance(term, URIRef | ox.NamedNode) else f"_:{text}"
     if isinstance(term, ox.Literal):
-        lexical, language, datatype = lexical_form(term), term.language, term.datatype.value
+        lexical, language, datatype = term.value, term.language, term.datatype.value
     elif isinstance(term, Literal):
         lexical, language, datatype = str(term), term.language, str(term.datatype or XSD.string)
     else:
