@@ -17,7 +17,7 @@ as are ``$this``, ``$value`` (ASK) and ``$currentShape``; ``$PATH`` is the shape
 
 Results name the component as sh:sourceConstraintComponent. Messages: the shape's
 sh:message, else the validator's, else the component's, ``{$param}`` filled with the
-parameter's value. The pre-binding rules (:func:`kg.shacl_sparql.prebinding`) hold here too,
+parameter's value. The pre-binding rules (:func:`kg.shacl_prebinding.prebinding`) hold here too,
 parameters and (ASK) ``$value`` included: breaking them raises ShapesError. A component used
 where the fast path cannot follow it (in a shape reached by sh:node, sh:and... or nested in a
 property shape) or that it cannot read exactly declines (InputError).
@@ -35,12 +35,12 @@ from rdflib.term import Node
 from kg.errors import InputError
 from kg.reason_fast import to_ox
 from kg.shacl_paths import path_sparql
+from kg.shacl_prebinding import prebinding
 from kg.shacl_sparql import (
     _check_query,
     _mentions,
     _substitute,
     declared_prefixes,
-    prebinding,
     sparql_check,
 )
 from kg.shacl_targets import deactivated, focus, targeted
@@ -248,10 +248,10 @@ def _ask_check(g, shape, validator, component, where, common, bindings, who, mes
 def _group_end(text: str, start: int) -> int:
     """The position after the group that opens at *start* (braces in strings, IRIs and
     comments do not count)."""
-    from kg.shacl_sparql import _SPARQL_TOKEN
+    from kg.shacl_prebinding import SPARQL_TOKEN
 
     depth = 0
-    for token in _SPARQL_TOKEN.finditer(text, start):
+    for token in SPARQL_TOKEN.finditer(text, start):
         depth += {"{": 1, "}": -1}.get(token.group(), 0)
         if depth == 0:
             return token.end()

@@ -10,7 +10,7 @@ behind Oxigraph's ``LATERAL``, which evaluates it once per focus node with ``$th
 ``$currentShape``, and a custom component's parameters, see :mod:`kg.shacl_custom`) already
 bound: pre-binding itself. What SHACL forbids with pre-bound variables (MINUS, VALUES,
 SERVICE, ``AS`` for a pre-bound variable, a subquery not projecting them all) is a broken
-shapes graph that SHACL says a processor MUST report (:func:`prebinding`): it raises
+shapes graph that SHACL says a processor MUST report (:func:`kg.shacl_prebinding.prebinding`): it raises
 :class:`~kg.errors.ShapesError`, never a fall back. What the fast check cannot give exactly
 (GRAPH and ``$shapesGraph``, ``SELECT *``, aggregates, custom functions) is declined. In a
 property shape, ``$PATH`` is replaced by the shape's path, as SHACL says; ``{?var}`` in
@@ -31,7 +31,8 @@ from rdflib.namespace import OWL, SH
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
-from kg.errors import InputError, ShapesError
+from kg.errors import InputError
+from kg.shacl_prebinding import SPARQL_TOKEN, code, prebinding
 from kg.shacl_terms import Check, keys, lexical_form, nt
 from kg.shacl_terms import one as _one
 from kg.shacl_terms import show as _show
@@ -52,10 +53,6 @@ _LEXICAL_NAMES += " SHA384 SHA512 STR STRAFTER STRBEFORE STRDT STRENDS STRLANG S
 _LEXICAL_NAMES += " SUBSTR UCASE sameTerm TZ"
 _LEXICAL = {f"Builtin_{name}" for name in _LEXICAL_NAMES.split()} | {"Slice", "OrderBy"}
 _VOLATILE = {"Builtin_RAND", "Builtin_NOW", "Builtin_UUID", "Builtin_STRUUID", "Builtin_BNODE"}
-_SPARQL_TOKEN = re.compile(  # strings, IRIs and comments, in which braces do not count
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
-    r'|<[^<>"{}|^`\\\x00-\x20]*>|#[^\n]*|.'
-)
 
 
 def sparql_check(
@@ -200,136 +197,23 @@ def declared_prefixes(g: Graph, node: Node, who: str) -> dict[str, str]:
     return prefixes
 
 
-def prebinding(query: str, prefixes: dict[str, str], prebound: set[str], who: str) -> None:
-    """Raise :class:`ShapesError` when *query* breaks SHACL's rules for pre-bound variables
-    (https://www.w3.org/TR/shacl/#pre-binding): no MINUS, VALUES or SERVICE, no ``AS`` for a
-    potentially pre-bound variable, every subquery projecting them all ($shapesGraph and
-    $currentShape aside). SHACL says a processor MUST report such a shapes graph as a
-    failure; validating with it anyway (or with another engine) would hide the mistake.
-    *prebound*: the names besides $shapesGraph and $currentShape. A query rdflib cannot
-    parse is left to the callers' checks (a decline: the parser, not the query, may be wrong).
-    """
-    from rdflib.plugins.sparql import prepareQuery
-
-    try:
-        algebra = prepareQuery(query, initNs=prefixes).algebra
-    except Exception:  # pyparsing and rdflib errors alike
-        return
-    rule = "https://www.w3.org/TR/shacl/#pre-binding"
-    every = prebound | {"shapesGraph", "currentShape"}
-    projected = sorted(f"${n}" for n in prebound)
-    stack: list[object] = [algebra["p"]]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list | tuple):
-            stack += node
-            continue
-        if not isinstance(node, CompValue):
-            continue
-        name = node.name
-        word = {"Minus": "MINUS", "values": "VALUES", "ServiceGraphPattern": "SERVICE"}.get(name)
-        if word:
-            raise ShapesError(f"{who}: SHACL forbids {word} in a query with pre-bound "
-                              f"variables ({rule})")  # fmt: skip
-        if name == "Extend" and str(node["var"]) in every:
-            raise ShapesError(f"{who}: the pre-bound variable ${node['var']} must not be bound "
-                              f"with AS ({rule})")  # fmt: skip
-        if name == "ToMultiSet" and getattr(node["p"], "name", "") != "values":
-            inner = node["p"]
-            while inner.name in ("Distinct", "Reduced", "Slice", "OrderBy"):
-                inner = inner["p"]
-            got = {str(v) for v in inner.get("PV") or []} if inner.name == "Project" else set()
-            if not prebound <= got:
-                raise ShapesError(f"{who}: SHACL requires every subquery to project "
-                                  f"{', '.join(projected)} ({rule})")  # fmt: skip
-        exists = name in ("Builtin_EXISTS", "Builtin_NOTEXISTS")  # translated: an attribute
-        stack += [v for k, v in node.items() if not k.startswith("_") and not exists]
-        stack += [node.graph] if exists else []
-    _select_star(query, prefixes, prebound, f"{who}: SHACL requires every subquery to project "
-                 f"{', '.join(projected)}, and SELECT * projects only the variables bound in "
-                 f"its pattern ({rule})")  # fmt: skip
-
-
-def _select_star(query: str, prefixes: dict[str, str], prebound: set[str], error: str) -> None:
-    """A subquery ``SELECT *`` projects the variables *in scope* in its pattern (SPARQL
-    §18.2.1), not those only read by a FILTER; rdflib's algebra lists both, so each such
-    subquery is parsed alone and its scope computed here."""
-    from rdflib.plugins.sparql import prepareQuery
-
-    code = _code(query)  # IRIs blanked: the prologue is its keywords and prefix names
-    prologue = re.match(r"\s*(?:(?:PREFIX\s+[\w.-]*:|BASE)\s*)*", code, re.IGNORECASE)
-    stars = re.finditer(r"\bSELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*", code, re.IGNORECASE)
-    for star in stars:
-        if star.start() == prologue.end():  # the query itself, not a subquery
-            continue
-        start, end, depth = code.find("{", star.end()), -1, 0
-        if start < 0:
-            continue
-        for token in _SPARQL_TOKEN.finditer(query, start):
-            depth += {"{": 1, "}": -1}.get(token.group(), 0)
-            if depth == 0:
-                end = token.end()
-                break
-        text = f"{query[: prologue.end()]} SELECT * WHERE {query[start:end]}"
-        try:
-            algebra = prepareQuery(text, initNs=prefixes).algebra
-        except Exception:
-            continue
-        if not prebound <= {str(v) for v in _in_scope(algebra["p"]["p"])}:
-            raise ShapesError(error)
-
-
-def _in_scope(node: object) -> set[Variable]:
-    """The variables in scope in an algebra pattern (SPARQL 1.1 §18.2.1)."""
-    if not isinstance(node, CompValue):
-        return set()
-    name = node.name
-    if name == "BGP":
-        return {t for triple in node["triples"] for t in triple if isinstance(t, Variable)}
-    if name in ("Join", "LeftJoin", "Union"):
-        return _in_scope(node["p1"]) | _in_scope(node["p2"])
-    if name == "Minus":
-        return _in_scope(node["p1"])
-    if name == "Extend":
-        return _in_scope(node["p"]) | {node["var"]}
-    if name == "Graph":
-        term = node["term"]
-        return _in_scope(node["p"]) | ({term} if isinstance(term, Variable) else set())
-    if name == "ToMultiSet":
-        inner = node["p"]
-        if inner.name == "values":
-            return {v for row in inner["res"] for v in row}
-        return _in_scope(inner)
-    if name == "Project":
-        return set(node["PV"])
-    return _in_scope(node.get("p"))  # Filter, Distinct, OrderBy, Slice...
-
-
 def _mentions(select: str, name: str) -> bool:
     """Whether the query uses the variable *name* (outside strings, IRIs and comments)."""
-    return bool(re.search(rf"[?$]{name}\b", _code(select)))
-
-
-def _code(select: str) -> str:
-    """The query with strings, IRIs and comments blanked: what is left is SPARQL syntax."""
-    blank = (t for t in _SPARQL_TOKEN.finditer(select) if t.end() - t.start() > 1)
-    for t in blank:  # same length: positions in it are positions in the query
-        select = select[: t.start()] + " " * (t.end() - t.start()) + select[t.end() :]
-    return select
+    return bool(re.search(rf"[?$]{name}\b", code(select)))
 
 
 def _forbidden(select: str, path: str, names: list[str], who: str) -> str:
     """Decline what SHACL forbids with pre-bound variables (§5.6) or the fast check cannot
     give; *select* with ``$PATH`` replaced by *path* (a property shape's constraint)."""
-    code = _code(select)
+    blanked = code(select)
     for word in ("MINUS", "VALUES", "SERVICE"):  # when rdflib could not parse the query
-        if re.search(rf"\b{word}\b", code, re.IGNORECASE):
+        if re.search(rf"\b{word}\b", blanked, re.IGNORECASE):
             raise InputError(f"{who}: {word} is not supported with pre-bound variables")
-    if re.search(r"\bAS\s+[?$]this\b", code, re.IGNORECASE):
+    if re.search(r"\bAS\s+[?$]this\b", blanked, re.IGNORECASE):
         raise InputError(f"{who}: $this must not be bound with BIND")
-    if re.search(r"\bSELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*", code, re.IGNORECASE):
+    if re.search(r"\bSELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*", blanked, re.IGNORECASE):
         raise InputError(f"{who}: a subquery must project $this (SELECT * is not supported)")
-    if _mentions(select, "shapesGraph") or re.search(r"\bGRAPH\b", code, re.IGNORECASE):
+    if _mentions(select, "shapesGraph") or re.search(r"\bGRAPH\b", blanked, re.IGNORECASE):
         raise InputError(f"{who}: $shapesGraph and GRAPH are not supported")
     if not path:
         if _mentions(select, "PATH"):
@@ -345,7 +229,7 @@ def _forbidden(select: str, path: str, names: list[str], who: str) -> str:
 def _substitute(select: str, name: str, text: str) -> str:
     """*select* with the variable *name* replaced by *text* (a term or a path) wherever it is
     used; where a variable is needed (projected, bound by AS), the query no longer parses."""
-    spans = [(t.start(), t.end()) for t in re.finditer(rf"[?$]{name}\b", _code(select))]
+    spans = [(t.start(), t.end()) for t in re.finditer(rf"[?$]{name}\b", code(select))]
     for start, end in reversed(spans):
         select = select[:start] + text + select[end:]
     return select
@@ -455,7 +339,7 @@ def _as_minus(select: str) -> str:
     if len(found) != 1 or len(re.findall("EXISTS", select, re.IGNORECASE)) != 1:
         return select
     depth = 0
-    for token in _SPARQL_TOKEN.finditer(select, found[0].end() - 1):
+    for token in SPARQL_TOKEN.finditer(select, found[0].end() - 1):
         depth += {"{": 1, "}": -1}.get(token.group(), 0)
         if depth == 0:  # the end of P: it must be the last element of the WHERE group
             if re.fullmatch(r"\s*\}\s*", select[token.end() :]):
