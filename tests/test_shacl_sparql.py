@@ -246,3 +246,19 @@ def test_a_query_writing_a_literal_the_store_would_rewrite_is_declined():
     shapes = LEXICAL.replace("> 3", f"> 3 || ?value = {decimal}")
     with pytest.raises(InputError, match=r"ns#S.*the query writes .*1\.50.* another literal"):
         compile_shapes(Graph().parse(data=HEAD + shapes, format="turtle"))
+
+
+COMPARED = """ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:price ; sh:sparql [ sh:prefixes ex: ;
+    sh:message "Too dear" ;
+    sh:select "SELECT $this ?value WHERE { $this ex:price ?value . FILTER (?value > 1) }" ] ."""
+
+
+def test_a_query_comparing_values_declines_only_on_literals_ill_typed_as_written():
+    """1.50 and 1.5 are one value: a query that only compares values answers, naming the
+    literal as written; "300"^^xsd:byte (stored as the integer 300) is ill-typed to SHACL."""
+    data = "ex:a ex:price 1.50 . ex:b ex:price 0.50 ."
+    got = fast(COMPARED, data)
+    assert [r[2] for r in got] == ['"1.50"^^<http://www.w3.org/2001/XMLSchema#decimal>']
+    assert [r[:5] for r in got] == [r[:5] for r in reference(COMPARED, data)]
+    with pytest.raises(InputError, match=r"ns#S.*meets a literal .*300"):
+        fast(COMPARED, 'ex:a ex:price "300"^^xsd:byte .')

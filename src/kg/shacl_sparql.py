@@ -10,8 +10,8 @@ behind Oxigraph's ``LATERAL``, which evaluates it once per focus node with ``$th
 ``$currentShape``, and a custom component's parameters, see :mod:`kg.shacl_custom`) already
 bound: pre-binding itself. What SHACL forbids with pre-bound variables (MINUS, VALUES,
 SERVICE, ``AS`` for a pre-bound variable, a subquery not projecting them all) is a broken
-shapes graph that SHACL says a processor MUST report (:func:`kg.shacl_prebinding.prebinding`): it raises
-:class:`~kg.errors.ShapesError`, never a fall back. What the fast check cannot give exactly
+shapes graph that SHACL says a processor MUST report (:mod:`kg.shacl_prebinding`): it
+raises :class:`~kg.errors.ShapesError`, never a fall back. What the fast check cannot give exactly
 (GRAPH and ``$shapesGraph``, ``SELECT *``, aggregates, custom functions) is declined. In a
 property shape, ``$PATH`` is replaced by the shape's path, as SHACL says; ``{?var}`` in
 messages is filled as pyshacl fills it. A query may read the lexical form of a literal that
@@ -23,6 +23,7 @@ rewritten (:mod:`kg.shacl_written`).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 import pyoxigraph as ox
@@ -134,8 +135,9 @@ def _guard(select: str, prefixes: dict[str, str], constants, who: str) -> dict[s
     from kg.shacl_originals import is_canonical
 
     predicates: set[str] = set()
-    found: list[object] = list(constants)
+    found: list[object] = list(constants)  # every term it writes, variables included
     names: set[str] = set()
+    patterns: list[tuple[object, object]] = []  # (predicate, object) of each triple pattern
 
     def predicate(p: object) -> None:
         if isinstance(p, URIRef):
@@ -153,9 +155,7 @@ def _guard(select: str, prefixes: dict[str, str], constants, who: str) -> dict[s
             names.add(node.name)
             # (s, p, o, s, p, o...); CompValue.get takes no default: it would return the name
             triples = node["triples"] if "triples" in node else []  # noqa: SIM401
-            for triple in triples:
-                for k in range(1, len(triple), 3):
-                    predicate(triple[k])
+            patterns.extend((t[k], t[k + 1]) for t in triples for k in range(1, len(t), 3))
             walk([v for k, v in node.items() if not k.startswith("_") and k != "triples"])
             walk([t for triple in triples for t in triple])
             walk(getattr(node, "graph", None) if "EXISTS" in node.name else None)
@@ -166,6 +166,10 @@ def _guard(select: str, prefixes: dict[str, str], constants, who: str) -> dict[s
             found.append(node)
 
     walk(prepareQuery(select, initNs=prefixes).algebra["p"])
+    uses = Counter(t for t in found if isinstance(t, Variable))
+    for p, o in patterns:  # "?s a kg:Meeting", "$this a ?type" (?type used nowhere else)
+        if not (isinstance(p, URIRef) and (isinstance(o, URIRef) or uses[o] == 1)):
+            predicate(p)
     for term in found:
         if isinstance(term, Literal) and not is_canonical(term):
             raise InputError(f"{who}: the query writes {nt(term)}, which the store reads as "

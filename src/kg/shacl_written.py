@@ -29,11 +29,19 @@ Sources = Originals | Callable[[], Originals] | Iterable[Path] | None
 
 
 class Lazy:
-    """The originals table, made on first use (most builds never need it)."""
+    """The originals table, made on first use (most builds never need it), and the guards'
+    answers in one validation (checks of one path share a guard: asked once)."""
 
     def __init__(self, sources: Sources) -> None:
         self.sources, self.table = sources, None
         self.lock = threading.Lock()  # checks run on several threads: make it once
+        self.asked: dict[str, bool] = {}
+
+    def ask(self, store: ox.Store, guard: str, graphs) -> bool:
+        """The answer to *guard* (two threads may both ask: no lock held over a query)."""
+        if (known := self.asked.get(guard)) is None:
+            known = self.asked[guard] = bool(store.query(guard, default_graph=graphs))
+        return known
 
     def __call__(self) -> Originals:
         with self.lock:
@@ -58,7 +66,7 @@ def plan(store: ox.Store, check: Check, graphs, originals: Lazy):
     for ask, why in check.refuse:
         if store.query(ask, default_graph=graphs):
             raise InputError(why)
-    if not check.guard or not store.query(check.guard, default_graph=graphs):
+    if not check.guard or not originals.ask(store, check.guard, graphs):
         return check.sparql, None, None
     what = f"shape {check.shape}: a {check.component.rsplit('#', 1)[-1]} check"
     try:
