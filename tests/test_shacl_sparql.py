@@ -262,3 +262,13 @@ def test_a_query_comparing_values_declines_only_on_literals_ill_typed_as_written
     assert [r[:5] for r in got] == [r[:5] for r in reference(COMPARED, data)]
     with pytest.raises(InputError, match=r"ns#S.*meets a literal .*300"):
         fast(COMPARED, 'ex:a ex:price "300"^^xsd:byte .')
+
+
+def test_an_ask_validator_is_guarded_as_a_query_is():
+    """The ASK reads $value by value: 0012 (stored as 12) answers, named as written;
+    "300"^^xsd:byte (stored as the integer 300, ill-typed to SHACL) declines."""
+    shapes = CASES["ASK validator, an optional parameter left unset"][0]
+    got = fast(shapes, 'ex:a ex:size "0012"^^xsd:integer , 3 .')
+    assert {r[2] for r in got} == {'"0012"^^<http://www.w3.org/2001/XMLSchema#integer>'}
+    with pytest.raises(InputError, match=r"meets a literal .*300"):
+        fast(shapes, 'ex:a ex:size "300"^^xsd:byte .')

@@ -41,6 +41,7 @@ from kg.shacl_sparql import (
     _mentions,
     _substitute,
     declared_prefixes,
+    literal_guard,
     sparql_check,
 )
 from kg.shacl_targets import deactivated, focus, targeted
@@ -235,6 +236,9 @@ def _ask_check(g, shape, validator, component, where, common, bindings, who, mes
     _check_query(f"{prologue}{match['prologue']}SELECT * WHERE {body}", {}, who)
     values = f"?this {path} ?value ." if path else "BIND (?this AS ?value)"
     binds = "".join(f" BIND ({nt(v)} AS ?{k})" for k, v in sorted(bindings.items()))
+    # the value nodes and what the ASK reads, guarded as a SPARQL constraint's query is
+    read = f"{prologue}{match['prologue']}SELECT * WHERE {{ {values}{binds} {body} }}"
+    guard = literal_guard(read, {}, bindings.values(), who)
     parent = " ?parent" if "?parent" in where else ""
     sparql = (
         f"{prologue}{match['prologue']}SELECT DISTINCT ?this ?value{parent} WHERE {{ "
@@ -242,7 +246,7 @@ def _ask_check(g, shape, validator, component, where, common, bindings, who, mes
         "FILTER (!BOUND(?kgOk)) }"
     )
     return Check(sparql, component, message=message, value="", variables=("this", "value"),
-                 **common)  # fmt: skip
+                 **guard, **common)  # fmt: skip
 
 
 def _group_end(text: str, start: int) -> int:

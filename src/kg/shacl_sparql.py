@@ -16,7 +16,7 @@ raises :class:`~kg.errors.ShapesError`, never a fall back. What the fast check c
 property shape, ``$PATH`` is replaced by the shape's path, as SHACL says; ``{?var}`` in
 messages is filled as pyshacl fills it. A query may read the lexical form of a literal that
 Oxigraph's store holds in canonical form ("1.50"^^xsd:decimal as "1.5"): its check carries a
-guard over the values of the predicates it names (:func:`_guard`), and declines when one was
+guard over the values of the predicates it names (:func:`literal_guard`), and declines when one was
 rewritten (:mod:`kg.shacl_written`).
 """
 
@@ -48,7 +48,7 @@ _ALGEBRA = {"BGP", "Join", "Filter", "Extend", "UnaryNot", "UnaryMinus", "UnaryP
 _ALGEBRA |= {f"{kind}Expression" for kind in ("Relational", "Additive", "Multiplicative")}
 _ALGEBRA |= {"ConditionalAndExpression", "ConditionalOrExpression"}
 # what reads a literal's lexical form or datatype, or tells equal values apart ("1.50" from
-# "1.5"), where the store may hold another literal than the source: see _guard
+# "1.5"), where the store may hold another literal than the source: see literal_guard
 _LEXICAL_NAMES = "CONCAT CONTAINS DATATYPE ENCODE_FOR_URI LCASE MD5 REGEX REPLACE SHA1 SHA256"
 _LEXICAL_NAMES += " SHA384 SHA512 STR STRAFTER STRBEFORE STRDT STRENDS STRLANG STRLEN STRSTARTS"
 _LEXICAL_NAMES += " SUBSTR UCASE sameTerm TZ"
@@ -116,11 +116,11 @@ def sparql_check(
         body = f"{{ {focus} LATERAL {{ {inner} }} }}"
         sparql = prologue + match["prologue"] + f"SELECT DISTINCT {shown} WHERE {body}"
     message = read_message(g, node, who)
-    guard = _guard(select, prefixes, bindings.values(), who)
+    guard = literal_guard(select, prefixes, bindings.values(), who)
     return Check(sparql, component, message=message, variables=tuple(names), **guard, **common)
 
 
-def _guard(select: str, prefixes: dict[str, str], constants, who: str) -> dict[str, str]:
+def literal_guard(select: str, prefixes: dict[str, str], constants, who: str) -> dict[str, str]:
     """The Check fields guarding the query against literals the store rewrote (see
     :mod:`kg.shacl_written`). The values it may read, as a pattern binding ?v: the objects
     of each predicate it names, or of any when a predicate is a variable or a negated set.
