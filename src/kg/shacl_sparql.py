@@ -33,6 +33,8 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
 from kg.errors import InputError
+from kg.shacl_components import CANONICAL
+from kg.shacl_originals import is_canonical
 from kg.shacl_prebinding import SPARQL_TOKEN, code, prebinding
 from kg.shacl_terms import Check, keys, lexical_form, nt
 from kg.shacl_terms import one as _one
@@ -130,9 +132,6 @@ def literal_guard(select: str, prefixes: dict[str, str], constants, who: str) ->
     parameter) writes otherwise than the store would hold it: InputError."""
     from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
     from rdflib.plugins.sparql import prepareQuery
-
-    from kg.shacl_components import CANONICAL
-    from kg.shacl_originals import is_canonical
 
     predicates: set[str] = set()
     found: list[object] = list(constants)  # every term it writes, variables included

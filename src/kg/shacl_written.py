@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -125,13 +126,19 @@ def judged(judge, originals: frozenset[ox.Literal], check: Check) -> bool:
     return verdicts.pop()
 
 
+@cache
+def _stored(written: tuple[ox.Literal, ...]) -> list[tuple[ox.Literal, ox.Literal]]:
+    """Each literal of *written* with the term the store holds it as (asked once)."""
+    return list(zip(written, canonical(list(written)), strict=True))
+
+
 def as_reported(term, check: Check, originals: Lazy):
     """*term* of a result (focus node or value) as the sources, or the shapes graph's
     sh:targetNode, wrote it: a report names the data's literal, not the store's form."""
     if not rewritable(term):
         return term
-    for written in check.written:  # a sh:targetNode literal names itself
-        if canonical([written])[0] == term:
+    for written, stored in _stored(check.written):  # a sh:targetNode literal names itself
+        if stored == term:
             return written
     try:
         table = originals()

@@ -146,12 +146,8 @@ def _properties_used(store, sources, plain: set[str]) -> dict[str, set[bool]]:
     of it, and only their use is asked for (an empty set of kinds)."""
     plain_terms = [ox.NamedNode(p) for p in sorted(plain)]
     left_out = " ".join(map(str, plain_terms))
-    query = (
-        "SELECT DISTINCT ?t (isLiteral(?o) AS ?l) WHERE { GRAPH ?g { ?s ?t ?o } "
-        f"MINUS {{ VALUES ?t {{ {left_out} }} }} }}"
-        if plain_terms
-        else "SELECT DISTINCT ?t (isLiteral(?o) AS ?l) WHERE { GRAPH ?g { ?s ?t ?o } }"
-    )
+    minus = f" MINUS {{ VALUES ?t {{ {left_out} }} }}" if plain_terms else ""
+    query = f"SELECT DISTINCT ?t (isLiteral(?o) AS ?l) WHERE {{ GRAPH ?g {{ ?s ?t ?o }}{minus} }}"
     kinds_of_values: dict[str, set[bool]] = {}
     for row in store.query(query, named_graphs=sources):
         kinds_of_values.setdefault(row[0].value, set()).add(row[1].value == "true")
