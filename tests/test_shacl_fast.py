@@ -517,6 +517,13 @@ WRITTEN = {  # a shape on <urn:a>, and data with literals the store holds otherw
         'sh:property [ sh:path kg:p ; sh:uniqueLang "1"^^xsd:boolean ]',
         'kg:p "a"@en , "b"@en',
     ),
+    # well-typed literals written otherwise compare as their values, as SHACL's do
+    "ranges and lessThan on literals written otherwise": (
+        "sh:property [ sh:path kg:p ; sh:maxInclusive 5 ; sh:lessThan kg:q ] ,"
+        " [ sh:path kg:r ; sh:or ( [ sh:minExclusive 7 ] [ sh:maxExclusive 0 ] ) ]",
+        'kg:p "05"^^xsd:short , "5.0"^^xsd:decimal , "006"^^xsd:integer ;'
+        ' kg:q "5.50"^^xsd:decimal ; kg:r "0007"^^xsd:integer , "-1"^^xsd:int',
+    ),
     # each stored term stands for one written literal: the store's count is SHACL's
     "counts of literals written otherwise": (
         "sh:property [ sh:path kg:p ; sh:maxCount 1 ] , [ sh:path kg:q ; sh:minCount 3 ] ,"
@@ -573,6 +580,7 @@ def test_literals_as_written_give_the_specs_answers(tmp_path):
         "sh:in compares terms": 2,  # "1"^^xsd:boolean, "05"^^xsd:integer
         "nested sh:datatype": 1,  # 5
         "sh:uniqueLang is on only for true": 0,
+        "ranges and lessThan on literals written otherwise": 3,  # "006" twice; "0007"
         "counts of literals written otherwise": 3,  # kg:p twice (once through kg:r), kg:q once
     }
 
@@ -608,6 +616,23 @@ DECLINED = {  # shape on <urn:a>, data, what the refusal says
         "sh:property [ sh:path kg:p ; sh:equals kg:q ]",
         '<urn:a> kg:p "01"^^xsd:integer ; kg:q 1',
         r"urn:S.*EqualsConstraintComponent check meets a literal the store holds otherwise",
+    ),
+    # the store holds "300"^^xsd:byte as the integer 300, which compares; SHACL cannot
+    "a range meeting a derived integer out of its type's range": (
+        "sh:property [ sh:path kg:p ; sh:maxInclusive 500 ]",
+        '<urn:a> kg:p "300"^^xsd:byte',
+        r"urn:S.*MaxInclusiveConstraintComponent check meets a literal the store holds otherwise"
+        r'.*"300"\^\^<http://www.w3.org/2001/XMLSchema#byte>',
+    ),
+    "a nested range meeting one": (
+        "sh:property [ sh:path kg:p ; sh:or ( [ sh:minInclusive 0 ] [ sh:hasValue 'x' ] ) ]",
+        '<urn:a> kg:p "-1"^^xsd:nonNegativeInteger',
+        r"urn:S.*OrConstraintComponent check meets a literal the store holds otherwise",
+    ),
+    "lessThan meeting one": (
+        "sh:property [ sh:path kg:p ; sh:lessThan kg:q ]",
+        '<urn:a> kg:p 1 ; kg:q "128"^^xsd:byte',
+        r"urn:S.*LessThanConstraintComponent check meets a literal the store holds otherwise",
     ),
     "nested datatype meeting a form only Python reads": (
         "sh:property [ sh:path kg:p ; sh:not [ sh:datatype xsd:integer ] ]",

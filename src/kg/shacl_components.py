@@ -72,6 +72,7 @@ class Compiler(Cardinality):
         self.lexical = False  # a nested component read lexical forms (see shacl_fast._guard)
         self.refused: list[tuple[str, str]] = []  # what nested components refuse
         self.collapse = False  # a nested component counted terms (see shacl_fast._guard)
+        self.compared = False  # a nested component compared values (see shacl_fast._guard)
 
     def var(self) -> str:
         self.fresh += 1
@@ -107,7 +108,10 @@ class Compiler(Cardinality):
         self.open.append(shape)
         try:
             nested = self.constraints(shape, top=False)
-            self.lexical |= any(c.guard and not c.collapse for c in nested)
+            self.lexical |= any(
+                c.guard and not c.collapse and c.sensitive != "value" for c in nested
+            )
+            self.compared |= any(c.guard and c.sensitive == "value" for c in nested)
             self.collapse |= any(c.collapse for c in nested)
             self.refused += [r for c in nested for r in c.refuse]
             tests = [f"NOT EXISTS {{ {c.pattern(x, self.var())} }}" for c in nested]
@@ -146,7 +150,8 @@ class Compiler(Cardinality):
         for pred, op in _RANGES.items():
             if (bound := one(g, shape, pred, who, Literal)) is not None:
                 name = pred.fragment[0].upper() + pred.fragment[1:]
-                out.append(self._filter(shape, name, f"!COALESCE({{v}} {op} {nt(bound)}, false)"))
+                test = f"!COALESCE({{v}} {op} {nt(bound)}, false)"
+                out.append(self._filter(shape, name, test, **self._compared(shape)))
         for pred, op in ((SH.minLength, ">="), (SH.maxLength, "<=")):
             if (n := count(g, shape, pred, who)) is not None:
                 name = pred.fragment[0].upper() + pred.fragment[1:]
@@ -266,7 +271,13 @@ class Compiler(Cardinality):
             test = f"FILTER (!COALESCE({v} {_PAIRS[pred]} {o}, false))"
             return f"{values(shape, f, v)} {f} {other} {o} . {test}"
 
-        return [Constraint(name, pattern)]
+        return [Constraint(name, pattern, guard=both, sensitive="value")]
+
+    def _compared(self, shape: Node) -> dict:
+        """What a check comparing values carries: the store reads "300"^^xsd:byte as the
+        integer 300, which compares as valid, where SHACL finds the literal ill-typed and
+        so not comparable (a violation); such a value makes the check decline."""
+        return {"guard": (self._reads(shape),), "sensitive": "value"}
 
     def _logical(self, shape: Node, top: bool) -> list[Constraint]:
         g, who, out = self.g, self.who(shape), []

@@ -46,6 +46,9 @@ class Constraint:
     # a count of distinct terms: its *guard* reads the counted values, and only a stored
     # term standing for several written literals ("1.5" for "1.50" and "1.5") counts wrong
     collapse: bool = False
+    # "value": it compares values, so only a literal ill-typed as written ("300"^^xsd:byte,
+    # stored as the integer 300) can change its answer (see kg.shacl_written.plan)
+    sensitive: str = "form"
 
 
 class Cardinality:

@@ -44,8 +44,11 @@ message's ``{?var}`` fills them in, as the sources write them (declined when a s
 stands for several: which focus node had which is lost); see :mod:`kg.shacl_written`. An
 ``sh:sparql`` query (which may read ``STR`` of a value) declines when a value of a predicate
 it names was rewritten, or when it writes such a literal itself (:mod:`kg.shacl_sparql`).
-Still inexact: a derived integer out of its type's range reads as a valid integer in range
-comparisons.
+Comparisons (``sh:minInclusive`` and the other ranges, ``sh:lessThan``,
+``sh:lessThanOrEquals``, nested ones too) decline on a literal ill-typed as written that the
+store reads as a value: ``"300"^^xsd:byte`` is kept as the integer 300, which compares, where
+SHACL finds it not comparable (a violation); well-typed literals written otherwise
+(``"05"^^xsd:short``) compare as their values, as SHACL's do.
 """
 
 from __future__ import annotations
@@ -282,18 +285,26 @@ def _guard(focus: str, c, compiler: Compiler) -> dict:
     pattern."""
     nested, compiler.lexical = compiler.lexical, False
     counted, compiler.collapse = compiler.collapse, False
+    compared, compiler.compared = compiler.compared, False
     refuse, compiler.refused = (*c.refuse, *compiler.refused), []
     # a count's values are read of any subject: a superset of the focus nodes' values, and
     # cheaper than joining the focus nodes when no value was rewritten (the usual case)
     mine = "" if c.collapse else focus
     branches = [f"{{ {mine} {read('?this', '?v')} }}" for read in c.guard]
-    branches += ["{ ?s ?p ?v }"] if nested or counted else []
+    branches += ["{ ?s ?p ?v }"] if nested or counted or compared else []
     if not branches:
         return {"refuse": refuse}
     reads = " UNION ".join(branches)
     guard = f"ASK {{ {{ {reads} }} FILTER ({CANONICAL}) }}"
+    # the narrowest sensitivity that covers every reason the check has to be guarded
+    own = c.sensitive if c.guard else None
     count = (c.collapse or counted) and not nested and (c.collapse or not c.guard)
-    sensitive = "count" if count else "form"
+    value = not (nested or counted or c.collapse) and own in (None, "value")
+    sensitive = "form"
+    if count and not compared:
+        sensitive = "count"
+    elif value and (compared or own == "value"):
+        sensitive = "value"
     return {"guard": guard, "reads": reads, "refuse": refuse, "sensitive": sensitive}
 
 
