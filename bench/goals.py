@@ -177,6 +177,7 @@ class Ran:
     peak_mib: float
     out: str
     err: str
+    cpu: float = float("nan")  #: user + system seconds, of every thread
 
 
 def run(cmd: list[str], timeout: float | None = None, cwd: Path | None = None) -> Ran | None:
@@ -204,7 +205,7 @@ def run(cmd: list[str], timeout: float | None = None, cwd: Path | None = None) -
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd[-4:])} exited with {code}:\n{stderr[-2000:]}")
-    return Ran(elapsed, usage.ru_maxrss / 1024, stdout, stderr)
+    return Ran(elapsed, usage.ru_maxrss / 1024, stdout, stderr, usage.ru_utime + usage.ru_stime)
 
 
 def kg_command() -> list[str]:

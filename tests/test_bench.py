@@ -149,3 +149,22 @@ def test_run_reads_its_arguments_and_refuses_a_bad_size(capsys):
         run.arguments(["--sizes", "ten"])
     assert exc.value.code == 2
     assert "'ten' is not a size" in capsys.readouterr().err
+
+
+def test_the_disk_floor_writes_the_source_in_its_graph_and_the_closure_beside_it(tmp_path):
+    """bench/floor.py writes what a kg store holds: the source's triples in its named graph
+    (``<>`` resolved against it), the closure's in the default graph."""
+    import pyoxigraph as ox
+
+    floor = _load("floor")
+    source, closure = tmp_path / "s.ttl", tmp_path / "c.nt"
+    source.write_text("<> <urn:p> <urn:o> .\n<urn:s> <urn:p> 1 .\n", encoding="utf-8")
+    closure.write_text("<urn:s> <urn:q> <urn:o> .\n", encoding="utf-8")
+    graph = "https://example.org/g"
+    assert floor.write_store(str(source), graph, str(closure), str(tmp_path / "store")) == 3
+    store = ox.Store.read_only(str(tmp_path / "store"))
+    named = {str(q) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
+    assert f"<{graph}> <urn:p> <urn:o> <{graph}>" in named and len(named) == 2
+    assert [
+        str(q.object) for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    ] == ["<urn:o>"]
