@@ -7,7 +7,9 @@ One run measures, in fresh processes, against baselines measured in the same run
 - at each size (generated with ``kg generate``; ``--cache-dir`` keeps the files): kg build,
   split into parse / validate / reason / index, with peak memory; the reference path (rdflib
   parse, owlrl OWL RL closure, pyshacl validation, each skipped with "did not finish in N s"
-  past a bound; not at 10M, which it cannot finish); the Oxigraph CLI loading the same file;
+  past a bound; not at 10M, which it cannot finish); the Oxigraph CLI loading the same file,
+  with the CPU seconds of both; at 1M and 10M the disk floor (``bench/floor.py``: the bulk
+  loader alone writing the source and the built closure from ready files);
   each stored query's median latency on the built store, through kg and directly on
   pyoxigraph (same query text, same bound terms, same graphs; at 10M only with
   ``--queries-at-10m``);
