@@ -69,10 +69,9 @@ class Compiler(Cardinality):
 
     def __init__(self, g: Graph) -> None:
         self.g, self.fresh, self.open, self.top = g, 0, [], None
-        self.lexical = False  # a nested component read lexical forms (see shacl_fast._guard)
         self.refused: list[tuple[str, str]] = []  # what nested components refuse
-        self.collapse = False  # a nested component counted terms (see shacl_fast._guard)
-        self.compared = False  # a nested component compared values (see shacl_fast._guard)
+        # why nested components are guarded (Constraint.rewritten; see shacl_fast._guard)
+        self.inner: set[str] = set()
 
     def var(self) -> str:
         self.fresh += 1
@@ -108,11 +107,7 @@ class Compiler(Cardinality):
         self.open.append(shape)
         try:
             nested = self.constraints(shape, top=False)
-            self.lexical |= any(
-                c.guard and not c.collapse and c.sensitive != "value" for c in nested
-            )
-            self.compared |= any(c.guard and c.sensitive == "value" for c in nested)
-            self.collapse |= any(c.collapse for c in nested)
+            self.inner |= {why for c in nested for why in c.rewritten}
             self.refused += [r for c in nested for r in c.refuse]
             tests = [f"NOT EXISTS {{ {c.pattern(x, self.var())} }}" for c in nested]
             for ps in sorted(self.g.objects(shape, SH.property), key=str):

@@ -50,6 +50,12 @@ class Constraint:
     # stored as the integer 300) can change its answer (see kg.shacl_written.plan)
     sensitive: str = "form"
 
+    @property
+    def rewritten(self) -> set[str]:
+        """Which rewritten literals can change its answer, as :attr:`kg.shacl_terms.Check.
+        sensitive` names them: ``{"count"}``, ``{"form"}``, ``{"value"}``, or none."""
+        return {"count"} if self.collapse else {self.sensitive} if self.guard else set()
+
 
 class Cardinality:
     """The counting components of :class:`kg.shacl_components.Compiler` (a mixin: it uses the

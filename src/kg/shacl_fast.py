@@ -279,32 +279,24 @@ def _property_shape(compiler: Compiler, ps, parents: list, focus: str = "") -> l
 
 def _guard(focus: str, c, compiler: Compiler) -> dict:
     """For a check reading lexical forms or comparing terms: the Check fields that say when
-    it must see literals as written (guard, reads), and what it refuses. Call it after the
-    check's pattern is built: a nested shape that reads them (``compiler.lexical``) makes
-    the values read any literal of the data, as nested values cannot be listed by one
+    it must see literals as written (guard, reads, sensitive), and what it refuses. Call it
+    after the check's pattern is built: a nested shape that is guarded (``compiler.inner``)
+    makes the values read any literal of the data, as nested values cannot be listed by one
     pattern."""
-    nested, compiler.lexical = compiler.lexical, False
-    counted, compiler.collapse = compiler.collapse, False
-    compared, compiler.compared = compiler.compared, False
+    inner, compiler.inner = compiler.inner, set()
     refuse, compiler.refused = (*c.refuse, *compiler.refused), []
     # a count's values are read of any subject: a superset of the focus nodes' values, and
     # cheaper than joining the focus nodes when no value was rewritten (the usual case)
     mine = "" if c.collapse else focus
     branches = [f"{{ {mine} {read('?this', '?v')} }}" for read in c.guard]
-    branches += ["{ ?s ?p ?v }"] if nested or counted or compared else []
+    branches += ["{ ?s ?p ?v }"] if inner else []
     if not branches:
         return {"refuse": refuse}
     reads = " UNION ".join(branches)
     guard = f"ASK {{ {{ {reads} }} FILTER ({CANONICAL}) }}"
-    # the narrowest sensitivity that covers every reason the check has to be guarded
-    own = c.sensitive if c.guard else None
-    count = (c.collapse or counted) and not nested and (c.collapse or not c.guard)
-    value = not (nested or counted or c.collapse) and own in (None, "value")
-    sensitive = "form"
-    if count and not compared:
-        sensitive = "count"
-    elif value and (compared or own == "value"):
-        sensitive = "value"
+    # one reason keeps its narrow sensitivity; several need the widest, "form"
+    reasons = c.rewritten | inner
+    sensitive = reasons.pop() if len(reasons) == 1 else "form"
     return {"guard": guard, "reads": reads, "refuse": refuse, "sensitive": sensitive}
 
 
